@@ -1,0 +1,1 @@
+module SheafCore.Properties.TriangularSolveProperties
