@@ -41,3 +41,9 @@ module internal Guard =
     let positive (name: string) (value: int) =
         if value <= 0 then
             raise (ArgumentOutOfRangeException(name, value, "Must be positive."))
+
+/// Span helpers F# needs because it does not apply the Span → ReadOnlySpan conversion implicitly.
+[<AutoOpen>]
+module internal SpanConversions =
+    /// The read-only view of a span.
+    let inline ro (s: Span<float>) : ReadOnlySpan<float> = Span<float>.op_Implicit s

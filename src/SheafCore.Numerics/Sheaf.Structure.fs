@@ -3,7 +3,7 @@ namespace SheafCore.Numerics
 open System
 
 /// How a restriction map F_{v⊴e} : R^{d_v} → R^{d_e} is stored and applied.
-type RestrictionFamily =
+type internal RestrictionFamily =
     /// Any d_e × d_v matrix, stored row-major.
     | Dense = 0
     /// A d × d diagonal matrix (d_e = d_v), stored as its d diagonal entries.
