@@ -1,0 +1,257 @@
+namespace SheafCore.Numerics
+
+open System
+
+/// How the nonlinear output edge pushes on z^(k+1) (theory §3.2).
+type internal OutputForceMode =
+    /// f_out = −J_φ(z)ᵀ(φ(z) − a_out): the exact gradient of ½‖φ(z) − a_out‖² (the default).
+    | Jacobian = 0
+    /// f_out = −(φ(z) − a_out): the cross-entropy-like edge used when the output is pinned to labels.
+    | Identity = 1
+
+/// A pin on some coordinates of one network stalk. Stalk index: 0 … 2k are the free blocks z1, a1, …, z(k+1);
+/// 2k+1 is the output stalk a_out (sigmoid/softmax only). Targets are Coordinates.Length × B (feature-major:
+/// row c holds the target of coordinate Coordinates[c] for every sample). A hard pin overwrites the coordinates
+/// after every step (Dirichlet); a soft pin adds the force −γ(v − target) (an extra edge to a pinned ghost vertex).
+[<Sealed>]
+type internal StalkPin(stalk: int, coordinates: int[], targets: float[], gamma: float, hard: bool) =
+    member _.Stalk = stalk
+    member _.Coordinates = coordinates
+    member _.Targets = targets
+    member _.Gamma = gamma
+    member _.IsHard = hard
+
+/// Settings of a heat-equation run.
+type internal HeatSettings =
+    { Alpha: float
+      Dt: float
+      Tolerance: float
+      MinSteps: int
+      MaxSteps: int
+      OutputForce: OutputForceMode
+      /// Record the discord every this many steps (1 = every step; the final step is always recorded).
+      EnergyEvery: int
+      /// Stop recording ReLU crossings after this many.
+      MaxCrossings: int }
+
+/// A ReLU boundary crossing: the mask of (layer, neuron) of a sample flipped during a step.
+[<Struct>]
+type internal CrossingEvent =
+    { Step: int
+      Sample: int
+      Layer: int
+      Neuron: int }
+
+/// What a heat run did.
+type internal HeatRunResult =
+    { Converged: bool
+      Diverged: bool
+      DivergenceReason: string
+      Steps: int
+      LaplacianApplications: int
+      RejectedSteps: int
+      /// Largest |Δ| of a free coordinate in the last step.
+      FinalChange: float
+      /// Step numbers of the recorded discord values (0 = initial state).
+      TraceSteps: int[]
+      /// Batch mean of Σ_e ‖discrepancy_e‖² at those steps.
+      DiscordTrace: float[]
+      Crossings: CrossingEvent[] }
+
+/// Buffers of one heat step (residuals and forces), allocated once per run.
+[<Sealed>]
+type internal HeatWorkspace(mlp: Mlp, batch: int) =
+    let residual = Array.init mlp.AffineCount (fun l -> Array.zeroCreate (mlp.Layers[l + 1] * batch))
+    let forceZ = Array.init mlp.AffineCount (fun l -> Array.zeroCreate (mlp.Layers[l + 1] * batch))
+    let forceA = Array.init mlp.HiddenCount (fun l -> Array.zeroCreate (mlp.Layers[l + 1] * batch))
+    let backward = Array.zeroCreate ((if mlp.HiddenCount > 0 then Array.max mlp.Layers[1 .. mlp.HiddenCount] else 0) * batch)
+    let phi = Array.zeroCreate (mlp.OutputDim * batch)
+    let forceOut = Array.zeroCreate (mlp.OutputDim * batch)
+    member _.Batch = batch
+    /// r_ℓ = W^(ℓ)a^(ℓ−1) + b^(ℓ) − z^(ℓ) of the old state.
+    member _.Residual = residual
+    member _.ForceZ = forceZ
+    member _.ForceA = forceA
+    /// W^(ℓ+1)ᵀ r_{ℓ+1}, one hidden layer at a time.
+    member _.Backward = backward
+    member _.Phi = phi
+    member _.ForceOut = forceOut
+
+/// The sheaf heat equation on a batch of network sheaves (theory §3): the reference explicit Euler update.
+[<RequireQualifiedAccess>]
+module internal NetworkHeat =
+
+    /// Number of stalks a pin can address: 2k+1 free blocks, plus the output stalk when φ is not the identity.
+    let stalkCount (mlp: Mlp) = 2 * mlp.HiddenCount + 1 + (if mlp.Output = OutputActivation.Identity then 0 else 1)
+
+    /// The storage of pin stalk index j.
+    let stalkArray (mlp: Mlp) (stalks: NetworkStalks) (j: int) : float[] =
+        if j = 2 * mlp.HiddenCount + 1 then stalks.Output else stalks.FreeBlock j
+
+    /// The force buffer of stalk index j.
+    let private forceArray (mlp: Mlp) (ws: HeatWorkspace) (j: int) : float[] =
+        if j = 2 * mlp.HiddenCount + 1 then ws.ForceOut
+        elif j % 2 = 0 then ws.ForceZ[j / 2]
+        else ws.ForceA[j / 2]
+
+    /// Checks pins against the network and batch.
+    let validatePins (mlp: Mlp) (batch: int) (pins: StalkPin[]) =
+        for p in pins do
+            Guard.index "pins" (stalkCount mlp) p.Stalk
+            let width = if p.Stalk = 2 * mlp.HiddenCount + 1 then mlp.OutputDim else mlp.Layers[p.Stalk / 2 + 1]
+            for c in p.Coordinates do
+                Guard.index "pins" width c
+            Guard.length "pins" (p.Coordinates.Length * batch) p.Targets.Length
+            Guard.finite "pins" (ReadOnlySpan p.Targets)
+            if not p.IsHard && not (Double.IsFinite p.Gamma && p.Gamma >= 0.0) then
+                invalidArg "pins" (sprintf "A soft pin needs a finite coupling γ ≥ 0 (got %g)." p.Gamma)
+
+    /// Overwrites hard-pinned coordinates with their targets.
+    let applyHardPins (mlp: Mlp) (stalks: NetworkStalks) (pins: StalkPin[]) =
+        let batch = stalks.Batch
+        for p in pins do
+            if p.IsHard then
+                let v = stalkArray mlp stalks p.Stalk
+                for ci in 0 .. p.Coordinates.Length - 1 do
+                    Array.blit p.Targets (ci * batch) v (p.Coordinates[ci] * batch) batch
+
+    /// Fills the workspace with the residuals and forces of the current state and returns the batch-mean discord
+    /// Σ_e ‖discrepancy_e‖² of that state. Forces follow theory §3.2 exactly; soft pins add −γ(v − target),
+    /// hard-pinned coordinates get zero force.
+    let computeForces (mlp: Mlp, x: ReadOnlySpan<float>, stalks: NetworkStalks, pins: StalkPin[], mode: OutputForceMode, ws: HeatWorkspace) : float =
+        let batch = stalks.Batch
+        let k = mlp.HiddenCount
+        let mutable discord = 0.0
+        // Residuals r_ℓ = W a + b − z (one GEMM per affine edge over the whole batch).
+        for l in 0 .. mlp.AffineCount - 1 do
+            let nOut = mlp.Layers[l + 1]
+            let nIn = mlp.Layers[l]
+            let r = Span<float>(ws.Residual[l])
+            Forward.fillRowBias (nOut, batch, ReadOnlySpan mlp.Biases[l], r)
+            let previous = if l = 0 then x else ReadOnlySpan stalks.A[l - 1]
+            Gemm.multiply (nOut, batch, nIn, ReadOnlySpan mlp.Weights[l], nIn, previous, batch, r, batch, true)
+            let z = stalks.Z[l]
+            for i in 0 .. r.Length - 1 do
+                let v = r[i] - z[i]
+                r[i] <- v
+                discord <- discord + v * v
+        // z^(ℓ), ℓ ≤ k: r_ℓ − σ⊙(z − a); a^(ℓ): −(a − σ⊙z) − W^(ℓ+1)ᵀ r_{ℓ+1}.
+        for l in 0 .. k - 1 do
+            let z = stalks.Z[l]
+            let a = stalks.A[l]
+            let r = ws.Residual[l]
+            let fz = ws.ForceZ[l]
+            let fa = ws.ForceA[l]
+            let nOut = mlp.Layers[l + 1]
+            let nNext = mlp.Layers[l + 2]
+            let back = Span<float>(ws.Backward, 0, nOut * batch)
+            Gemm.multiplyTransposeA (nOut, batch, nNext, ReadOnlySpan mlp.Weights[l + 1], nOut, ReadOnlySpan ws.Residual[l + 1], batch, back, batch, false)
+            for i in 0 .. z.Length - 1 do
+                let zi = z[i]
+                let ai = a[i]
+                if zi >= 0.0 then
+                    fz[i] <- r[i] - (zi - ai)
+                    fa[i] <- -(ai - zi) - back[i]
+                    discord <- discord + (zi - ai) * (zi - ai)
+                else
+                    fz[i] <- r[i]
+                    fa[i] <- -ai - back[i]
+                    discord <- discord + ai * ai
+        // z^(k+1): r_{k+1} + f_out; a_out: φ(z) − a_out.
+        let last = ws.Residual[k]
+        let fzLast = ws.ForceZ[k]
+        Array.blit last 0 fzLast 0 last.Length
+        if mlp.Output <> OutputActivation.Identity then
+            let n = mlp.OutputDim
+            let phi = ws.Phi
+            Activations.applyOutput (mlp.Output, n, batch, ReadOnlySpan stalks.Z[k], Span phi)
+            let aOut = stalks.Output
+            let fOut = ws.ForceOut
+            for i in 0 .. phi.Length - 1 do
+                let d = phi[i] - aOut[i]
+                fOut[i] <- d
+                discord <- discord + d * d
+            // f_out = −Jᵀ(φ − a_out) (Jacobian mode) or −(φ − a_out) (identity mode); fOut holds φ − a_out.
+            if mode = OutputForceMode.Identity then
+                for i in 0 .. phi.Length - 1 do
+                    fzLast[i] <- fzLast[i] - fOut[i]
+            elif mlp.Output = OutputActivation.Sigmoid then
+                for i in 0 .. phi.Length - 1 do
+                    fzLast[i] <- fzLast[i] - phi[i] * (1.0 - phi[i]) * fOut[i]
+            else
+                // Softmax: J = diag(p) − ppᵀ is symmetric, so Jᵀd = p⊙d − p(pᵀd), column by column.
+                for s in 0 .. batch - 1 do
+                    let mutable pd = 0.0
+                    for c in 0 .. n - 1 do
+                        pd <- pd + phi[c * batch + s] * fOut[c * batch + s]
+                    for c in 0 .. n - 1 do
+                        let i = c * batch + s
+                        fzLast[i] <- fzLast[i] - (phi[i] * fOut[i] - phi[i] * pd)
+        // Pins: soft pins pull toward their targets, hard pins freeze their coordinates.
+        for p in pins do
+            let v = stalkArray mlp stalks p.Stalk
+            let f = forceArray mlp ws p.Stalk
+            for ci in 0 .. p.Coordinates.Length - 1 do
+                let row = p.Coordinates[ci] * batch
+                for s in 0 .. batch - 1 do
+                    if p.IsHard then f[row + s] <- 0.0
+                    else f[row + s] <- f[row + s] - p.Gamma * (v[row + s] - p.Targets[ci * batch + s])
+        discord / float (max batch 1)
+
+    /// v ← v + s·f over one stalk; returns max |new − old|.
+    let private advance (v: float[], f: float[], s: float) =
+        let mutable change = 0.0
+        for i in 0 .. v.Length - 1 do
+            let old = v[i]
+            let updated = old + s * f[i]
+            v[i] <- updated
+            change <- max change (abs (updated - old))
+        change
+
+    /// One explicit Euler step with step s = α·dt; returns the largest change of a free coordinate.
+    /// Also returns non-finite changes as NaN so the caller can stop.
+    let eulerStep (mlp: Mlp, stalks: NetworkStalks, s: float, ws: HeatWorkspace) : float =
+        let mutable change = 0.0
+        let mutable finite = true
+        for l in 0 .. mlp.AffineCount - 1 do
+            let c = advance (stalks.Z[l], ws.ForceZ[l], s)
+            finite <- finite && Double.IsFinite c
+            change <- max change c
+        for l in 0 .. mlp.HiddenCount - 1 do
+            let c = advance (stalks.A[l], ws.ForceA[l], s)
+            finite <- finite && Double.IsFinite c
+            change <- max change c
+        if mlp.Output <> OutputActivation.Identity then
+            let c = advance (stalks.Output, ws.ForceOut, s)
+            finite <- finite && Double.IsFinite c
+            change <- max change c
+        if finite then change else nan
+
+    /// Batch-mean discord of a state (no forces kept).
+    let discordOf (mlp: Mlp, x: ReadOnlySpan<float>, stalks: NetworkStalks, ws: HeatWorkspace) =
+        computeForces (mlp, x, stalks, Array.empty, OutputForceMode.Jacobian, ws)
+
+    /// Spectral-norm bound M = max(1, max_{ℓ≥2} ‖W^(ℓ)‖₂) by power iteration on WᵀW (theory §3.3); then
+    /// λ_max(L_Ω) ≤ (1 + M)² for every pattern, and Euler is stable for α·dt < 2/(1 + M)².
+    let spectralBound (mlp: Mlp) =
+        let mutable m = 1.0
+        for l in 1 .. mlp.AffineCount - 1 do
+            let rows = mlp.Layers[l + 1]
+            let cols = mlp.Layers[l]
+            let w = mlp.Weights[l]
+            let mutable v = Array.create cols (1.0 / sqrt (float cols))
+            let mutable norm = 0.0
+            for _ in 1 .. 200 do
+                let wv = Array.init rows (fun i -> Array.fold2 (fun acc a b -> acc + a * b) 0.0 w[i * cols .. i * cols + cols - 1] v)
+                let wtwv = Array.init cols (fun j -> Seq.sum (seq { for i in 0 .. rows - 1 -> w[i * cols + j] * wv[i] }))
+                let n = sqrt (Array.sumBy (fun t -> t * t) wtwv)
+                if n > 0.0 then
+                    v <- wtwv |> Array.map (fun t -> t / n)
+                    norm <- sqrt n
+            m <- max m (norm * 1.0000001)
+        m
+
+    /// A step size that keeps explicit Euler stable for every activation pattern: 1.9 / (α (1 + M)² + γ_max).
+    let stableStep (mlp: Mlp, alpha: float, maxGamma: float) =
+        let m = spectralBound mlp
+        1.9 / (alpha * ((1.0 + m) * (1.0 + m) + maxGamma))
