@@ -64,7 +64,8 @@ type internal SheafLaplacianMatrix
 /// ScalingValues[ScalingOffsets[v] ..]. The private workspaces make the refill allocation-free
 /// (and, like any in-place refill, not thread-safe).</remarks>
 [<Sealed; AllowNullLiteral>]
-type internal NormalisedSheafLaplacian(matrix: SheafLaplacianMatrix, scalingOffsets: int[], scalingValues: float[], maxDim: int) =
+type internal NormalisedSheafLaplacian
+    (matrix: SheafLaplacianMatrix, scalingOffsets: int[], scalingValues: float[], maxDim: int) =
     let eigenWorkspace = Array.zeroCreate<float> (maxDim * maxDim)
     let vectorWorkspace = Array.zeroCreate<float> (maxDim * maxDim)
     let productWorkspace = Array.zeroCreate<float> (maxDim * maxDim)
@@ -97,7 +98,9 @@ module internal SheafLaplacian =
         if not (same sheaf.VertexDims laplacian.VertexDims
                 && same sheaf.EdgeSources laplacian.EdgeSources
                 && same sheaf.EdgeTargets laplacian.EdgeTargets) then
-            invalidArg (nameof laplacian) "The Laplacian was assembled from a sheaf with a different graph or stalk dimensions."
+            invalidArg
+                (nameof laplacian)
+                "The Laplacian was assembled from a sheaf with a different graph or stalk dimensions."
 
     /// block (d_a × d_b, row-major) += sign · F_aᵀ·F_b for incidences a, b of the same edge.
     let private accumulateProduct (sheaf: CellularSheaf, ia: int, ib: int, sign: float, block: Span<float>) =
@@ -151,7 +154,8 @@ module internal SheafLaplacian =
         let offsets = laplacian.BlockOffsets
         let positions = laplacian.EdgeBlockPositions
         for e in 0 .. sheaf.EdgeCount - 1 do
-            // The four blocks this edge touches: (s,s) += F_sᵀF_s, (t,t) += F_tᵀF_t, (s,t) −= F_sᵀF_t, (t,s) −= F_tᵀF_s.
+            // The four blocks this edge touches:
+            // (s,s) += F_sᵀF_s, (t,t) += F_tᵀF_t, (s,t) −= F_sᵀF_t, (t,s) −= F_tᵀF_s.
             for side in 0 .. 3 do
                 let k = positions[4 * e + side]
                 let block = values.Slice(offsets[k], offsets[k + 1] - offsets[k])
@@ -253,7 +257,8 @@ module internal SheafLaplacian =
                 for k in laplacian.RowPointers[v] .. laplacian.RowPointers[v + 1] - 1 do
                     let u = laplacian.ColumnIndices[k]
                     let du = dims[u]
-                    acc <- acc + TensorPrimitives.Dot(values.Slice(laplacian.BlockOffsets[k] + r * du, du), x.Slice(offsets[u], du))
+                    let blockRow = values.Slice(laplacian.BlockOffsets[k] + r * du, du)
+                    acc <- acc + TensorPrimitives.Dot(blockRow, x.Slice(offsets[u], du))
                 destination[offsets[v] + r] <- acc
 
     /// <summary>Matrix-free <c>destination = δᵀ(δx)</c> using the vectorised coboundary kernels.</summary>
@@ -261,7 +266,9 @@ module internal SheafLaplacian =
     /// <param name="x">Input 0-cochain, length C⁰.</param>
     /// <param name="destination">Output, length ≥ C⁰; must not overlap x or workspace.</param>
     /// <param name="workspace">Scratch for δx, length ≥ C¹ (overwritten).</param>
-    let applyMatrixFree (sheaf: CellularSheaf, x: ReadOnlySpan<float>, destination: Span<float>, workspace: Span<float>) : unit =
+    let applyMatrixFree
+        (sheaf: CellularSheaf, x: ReadOnlySpan<float>, destination: Span<float>, workspace: Span<float>)
+        : unit =
         if isNull sheaf then nullArg (nameof sheaf)
         Guard.atLeast (nameof workspace) sheaf.EdgeCochainDim workspace.Length
         let w = workspace.Slice(0, sheaf.EdgeCochainDim)
@@ -269,7 +276,9 @@ module internal SheafLaplacian =
         Coboundary.applyTranspose (sheaf, ro w, destination)
 
     /// <summary>Scalar reference for <c>applyMatrixFree</c> (scalar coboundary twins).</summary>
-    let applyMatrixFreeReference (sheaf: CellularSheaf, x: ReadOnlySpan<float>, destination: Span<float>, workspace: Span<float>) : unit =
+    let applyMatrixFreeReference
+        (sheaf: CellularSheaf, x: ReadOnlySpan<float>, destination: Span<float>, workspace: Span<float>)
+        : unit =
         if isNull sheaf then nullArg (nameof sheaf)
         Guard.atLeast (nameof workspace) sheaf.EdgeCochainDim workspace.Length
         let w = workspace.Slice(0, sheaf.EdgeCochainDim)
@@ -287,7 +296,8 @@ module internal SheafLaplacian =
                 let u = laplacian.ColumnIndices[k]
                 for r in 0 .. dims[v] - 1 do
                     for c in 0 .. dims[u] - 1 do
-                        d[offsets[v] + r, offsets[u] + c] <- laplacian.Values[laplacian.BlockOffsets[k] + r * dims[u] + c]
+                        let value = laplacian.Values[laplacian.BlockOffsets[k] + r * dims[u] + c]
+                        d[offsets[v] + r, offsets[u] + c] <- value
         d
 
     /// <summary>Writes the scalar diagonal of L (length C⁰) — the Jacobi preconditioner's input.</summary>
@@ -371,15 +381,22 @@ module internal SheafLaplacian =
         refillNormalised (laplacian, normalised)
         normalised
 
-    /// <summary>Computes <c>destination = Δ·x</c> for the normalised Laplacian (vectorised block-CSR product).</summary>
-    let applyNormalised (normalised: NormalisedSheafLaplacian, x: ReadOnlySpan<float>, destination: Span<float>) : unit =
+    /// <summary>Computes <c>destination = Δ·x</c> for the normalised Laplacian (vectorised block-CSR).</summary>
+    let applyNormalised
+        (normalised: NormalisedSheafLaplacian, x: ReadOnlySpan<float>, destination: Span<float>)
+        : unit =
         if isNull normalised then nullArg (nameof normalised)
         apply (normalised.Matrix, x, destination)
 
     /// <summary>Scalar reference for Δ·x computed unfused as M·(L·(M·x)) from L and the scaling blocks
     /// (allocates two C⁰ scratch vectors; it is the oracle, not a kernel).</summary>
     let applyNormalisedReference
-        (laplacian: SheafLaplacianMatrix, normalised: NormalisedSheafLaplacian, x: ReadOnlySpan<float>, destination: Span<float>)
+        (
+            laplacian: SheafLaplacianMatrix,
+            normalised: NormalisedSheafLaplacian,
+            x: ReadOnlySpan<float>,
+            destination: Span<float>
+        )
         : unit =
         validateApply (laplacian, x.Length, destination.Length)
         if isNull normalised then nullArg (nameof normalised)

@@ -108,9 +108,8 @@ module internal HarmonicExtension =
         for i in 0 .. n - 1 do
             if boundaryMask[i] then
                 if not (Double.IsFinite boundaryValues[i]) then
-                    invalidArg
-                        (nameof boundaryValues)
-                        (sprintf "Boundary value at coordinate %d is %g; boundary values must be finite." i boundaryValues[i])
+                    let message = sprintf "Boundary value at coordinate %d is %g; it must be finite." i boundaryValues[i]
+                    invalidArg (nameof boundaryValues) message
                 boundary[i] <- boundaryValues[i]
             else
                 interior.Add i
@@ -144,8 +143,12 @@ module internal HarmonicExtension =
     /// Nullity &gt; 0 the returned x_I is the minimum-norm solution and every x_I + N·c also solves it.
     /// Cost O(|I|³) time and O(|I|²) memory.</remarks>
     let solveDense
-        (sheaf: CellularSheaf, boundaryMask: ReadOnlySpan<bool>, boundaryValues: ReadOnlySpan<float>, relativeTolerance: float)
-        : HarmonicExtensionResult =
+        (
+            sheaf: CellularSheaf,
+            boundaryMask: ReadOnlySpan<bool>,
+            boundaryValues: ReadOnlySpan<float>,
+            relativeTolerance: float
+        ) : HarmonicExtensionResult =
         let interior, boundary = prepare (sheaf, boundaryMask, boundaryValues)
         if not (relativeTolerance >= 0.0 && Double.IsFinite relativeTolerance) then
             invalidArg (nameof relativeTolerance) "Must be finite and non-negative."
@@ -166,7 +169,9 @@ module internal HarmonicExtension =
         let residual, rhsNorm = residuals (laplacian, interior, solution, boundary)
         { Method = HarmonicExtensionMethod.DenseLdlt
           Solution = solution
-          Uniqueness = (if solved.IsUnique then HarmonicExtensionUniqueness.Unique else HarmonicExtensionUniqueness.NotUnique)
+          Uniqueness =
+            if solved.IsUnique then HarmonicExtensionUniqueness.Unique
+            else HarmonicExtensionUniqueness.NotUnique
           Rank = solved.Rank
           Nullity = solved.Nullity
           NullSpaceBasis = basis

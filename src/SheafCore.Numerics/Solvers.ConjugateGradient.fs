@@ -66,7 +66,8 @@ module internal ConjugateGradient =
             Guard.finite (nameof inverseDiagonal) inverseDiagonal
             for i in 0 .. n - 1 do
                 if inverseDiagonal[i] < 0.0 then
-                    invalidArg (nameof inverseDiagonal) (sprintf "Entry %d is negative; a Jacobi preconditioner must be PSD." i)
+                    let message = sprintf "Entry %d is negative; a Jacobi preconditioner must be PSD." i
+                    invalidArg (nameof inverseDiagonal) message
         if not (relativeTolerance > 0.0 && Double.IsFinite relativeTolerance) then
             invalidArg (nameof relativeTolerance) "Must be finite and positive."
         Guard.nonNegative (nameof maximumIterations) maximumIterations
