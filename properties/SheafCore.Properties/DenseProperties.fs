@@ -11,6 +11,18 @@ open SheafCore.Properties.Generators
 /// Largest |entry| of a matrix, at least 1 (scale for absolute checks).
 let private scale (a: DenseMatrix) = max 1.0 (maxAbs a.Values)
 
+/// A dense matrix as a linear operator (test-side, for the CG solver).
+type private DenseOperator(a: DenseMatrix) =
+    interface ILinearOperator with
+        member _.Dimension = a.Rows
+
+        member _.Apply(x: ReadOnlySpan<float>, destination: Span<float>) =
+            for i in 0 .. a.Rows - 1 do
+                let mutable acc = 0.0
+                for j in 0 .. a.Cols - 1 do
+                    acc <- acc + a[i, j] * x[j]
+                destination[i] <- acc
+
 [<Properties(Arbitrary = [| typeof<Arbitraries> |], MaxTest = 200)>]
 module ``Dense factorisations`` =
 
@@ -112,6 +124,24 @@ module ``Dense factorisations`` =
         let solution = DenseFactor.solveSymmetric (a, ReadOnlySpan(Array.zeroCreate a.Rows), 1e-12)
         let lu = DenseFactor.determinant a
         abs (solution.Determinant - lu) <= 1e-9 * max 1.0 (abs lu)
+
+    [<Property(MaxTest = 200)>]
+    let ``CG from zero on a consistent singular PSD system converges to the minimum-norm solution`` (case: PsdCase) =
+        let a = case.Matrix
+        let rng = Rng(int64 case.Seed + 5L)
+        let b = Dense.multiplyVector a (vector rng case.Size)
+        let eigen = (DenseFactor.symmetricEigen a).Values
+        let top = if eigen.Length = 0 then 0.0 else eigen[eigen.Length - 1]
+        let positive = eigen |> Array.filter (fun lambda -> lambda > 1e-10 * top)
+        // Compare only when the non-zero spectrum is well conditioned (CG's error ≤ κ·tolerance).
+        let applicable = positive.Length > 0 && positive[0] >= 1e-6 * top
+        let check () =
+            let x = Array.zeroCreate case.Size
+            let result =
+                ConjugateGradient.solve (DenseOperator a, ReadOnlySpan b, ReadOnlySpan<float>.Empty, 1e-13, 50 * case.Size + 50, Span x)
+            let minimumNorm = (DenseFactor.solveSymmetric (a, ReadOnlySpan b, DenseFactor.DefaultRelativeTolerance)).Solution
+            result.Converged && maxAbsDiff minimumNorm x <= 1e-6 * max 1.0 (maxAbs minimumNorm)
+        not applicable || check ()
 
     [<Fact>]
     let ``eigen-decomposition rejects a non-square matrix naming the parameter`` () =
