@@ -1,1 +1,429 @@
 namespace SheafCore.Numerics
+
+open System
+open System.Numerics.Tensors
+
+/// <summary>The sheaf Laplacian L = δᵀδ in block-CSR storage with variable block sizes.</summary>
+/// <remarks>
+/// Block row v has d_v = VertexDims[v] scalar rows starting at VertexOffsets[v]. Blocks
+/// k ∈ [RowPointers[v], RowPointers[v+1]) of row v have strictly increasing ColumnIndices (the diagonal
+/// block (v, v) is always present; neighbours of multi-edges appear once). Block k = (v, u) is d_v × d_u,
+/// row-major, at Values[BlockOffsets[k] .. BlockOffsets[k+1]).
+/// DiagonalPositions[v] is the block index of (v, v); EdgeBlockPositions[4e .. 4e+3] are the block indices
+/// of (s, s), (t, t), (s, t), (t, s) for edge e = (s → t), so refilling never searches.
+/// The pattern is fixed at assembly; only Values change (see <c>SheafLaplacian.refill</c>).
+/// </remarks>
+[<Sealed; AllowNullLiteral>]
+type internal SheafLaplacianMatrix
+    (
+        vertexDims: int[],
+        vertexOffsets: int[],
+        edgeSources: int[],
+        edgeTargets: int[],
+        rowPointers: int[],
+        columnIndices: int[],
+        blockOffsets: int[],
+        values: float[],
+        diagonalPositions: int[],
+        edgeBlockPositions: int[]
+    ) =
+    member _.BlockRows = vertexDims.Length
+    /// Scalar dimension C⁰ = Σ_v d_v.
+    member _.Dimension = vertexOffsets[vertexDims.Length]
+    member _.VertexDims = vertexDims
+    member _.VertexOffsets = vertexOffsets
+    member _.EdgeSources = edgeSources
+    member _.EdgeTargets = edgeTargets
+    member _.RowPointers = rowPointers
+    member _.ColumnIndices = columnIndices
+    member _.BlockOffsets = blockOffsets
+    member _.Values = values
+    member _.DiagonalPositions = diagonalPositions
+    member _.EdgeBlockPositions = edgeBlockPositions
+    /// Number of stored blocks.
+    member _.BlockCount = columnIndices.Length
+
+    /// A matrix with the same (shared, immutable) pattern and fresh zero values.
+    member _.WithZeroValues() =
+        SheafLaplacianMatrix(
+            vertexDims,
+            vertexOffsets,
+            edgeSources,
+            edgeTargets,
+            rowPointers,
+            columnIndices,
+            blockOffsets,
+            Array.zeroCreate values.Length,
+            diagonalPositions,
+            edgeBlockPositions
+        )
+
+/// <summary>The augmented normalised Laplacian Δ = (D+I)^{-1/2}·L·(D+I)^{-1/2}, D = blockdiag(L_vv).</summary>
+/// <remarks>Matrix holds Δ in the same block-CSR pattern as L (Δ_vu = M_v·L_vu·M_u), and the scaling
+/// blocks M_v = (L_vv + I)^{-1/2} (d_v × d_v, symmetric, row-major) sit at
+/// ScalingValues[ScalingOffsets[v] ..]. The private workspaces make the refill allocation-free
+/// (and, like any in-place refill, not thread-safe).</remarks>
+[<Sealed; AllowNullLiteral>]
+type internal NormalisedSheafLaplacian
+    (matrix: SheafLaplacianMatrix, scalingOffsets: int[], scalingValues: float[], maxDim: int) =
+    let eigenWorkspace = Array.zeroCreate<float> (maxDim * maxDim)
+    let vectorWorkspace = Array.zeroCreate<float> (maxDim * maxDim)
+    let productWorkspace = Array.zeroCreate<float> (maxDim * maxDim)
+    member _.Matrix = matrix
+    member _.ScalingOffsets = scalingOffsets
+    member _.ScalingValues = scalingValues
+    member _.Dimension = matrix.Dimension
+    member internal _.EigenWorkspace = eigenWorkspace
+    member internal _.VectorWorkspace = vectorWorkspace
+    member internal _.ProductWorkspace = productWorkspace
+
+/// Assembly, refill and products for the sheaf Laplacian L = δᵀδ:
+/// L_vv = Σ_{e∋v} F_{v⊴e}ᵀF_{v⊴e}, L_uv = −Σ_{e joining u and v} F_{u⊴e}ᵀF_{v⊴e}.
+[<RequireQualifiedAccess>]
+module internal SheafLaplacian =
+
+    let inline private ro (s: Span<float>) : ReadOnlySpan<float> = Span<float>.op_Implicit s
+
+    /// Position of block (row, col) in the fixed pattern (binary search in the sorted row).
+    let private findBlock (rowPointers: int[], columnIndices: int[], row: int, col: int) =
+        let k = Array.BinarySearch(columnIndices, rowPointers[row], rowPointers[row + 1] - rowPointers[row], col)
+        if k < 0 then invalidOp "Block missing from the Laplacian pattern." else k
+
+    /// Throws unless the sheaf has the topology and stalk dimensions the pattern was built from.
+    let private requireSameStructure (sheaf: CellularSheaf, laplacian: SheafLaplacianMatrix) =
+        let same (a: int[]) (b: int[]) =
+            if obj.ReferenceEquals(a, b) then true
+            elif a.Length <> b.Length then false
+            else ReadOnlySpan<int>(a).SequenceEqual(ReadOnlySpan<int>(b))
+        if not (same sheaf.VertexDims laplacian.VertexDims
+                && same sheaf.EdgeSources laplacian.EdgeSources
+                && same sheaf.EdgeTargets laplacian.EdgeTargets) then
+            invalidArg
+                (nameof laplacian)
+                "The Laplacian was assembled from a sheaf with a different graph or stalk dimensions."
+
+    /// block (d_a × d_b, row-major) += sign · F_aᵀ·F_b for incidences a, b of the same edge.
+    let private accumulateProduct (sheaf: CellularSheaf, ia: int, ib: int, sign: float, block: Span<float>) =
+        let de = sheaf.EdgeDims[ia / 2]
+        let da = sheaf.VertexDims[sheaf.IncidenceVertex ia]
+        let db = sheaf.VertexDims[sheaf.IncidenceVertex ib]
+        let values = ReadOnlySpan<float>(sheaf.MapValues)
+        let ma = sheaf.MapOffsets[ia]
+        let mb = sheaf.MapOffsets[ib]
+        let familyA = sheaf.Families[ia]
+        let familyB = sheaf.Families[ib]
+        let denseA = familyA = RestrictionFamily.Dense || familyA = RestrictionFamily.Orthogonal
+        let denseB = familyB = RestrictionFamily.Dense || familyB = RestrictionFamily.Orthogonal
+        if denseA && denseB then
+            // Σ_r (row r of F_a)ᵀ ⊗ (row r of F_b): each entry of row r of F_a scales row r of F_b into one block row.
+            for r in 0 .. de - 1 do
+                let rowB = values.Slice(mb + r * db, db)
+                for i in 0 .. da - 1 do
+                    let coefficient = sign * values[ma + r * da + i]
+                    if coefficient <> 0.0 then
+                        let target = block.Slice(i * db, db)
+                        TensorPrimitives.MultiplyAdd(rowB, coefficient, ro target, target)
+        elif denseB then
+            // F_a diagonal (d_a = d_e): block row i = a_i · row i of F_b.
+            for i in 0 .. de - 1 do
+                let a = if familyA = RestrictionFamily.Identity then 1.0 else values[ma + i]
+                let target = block.Slice(i * db, db)
+                TensorPrimitives.MultiplyAdd(values.Slice(mb + i * db, db), sign * a, ro target, target)
+        elif denseA then
+            // F_b diagonal (d_b = d_e): entry (i, j) = F_a[j, i]·b_j; the column of F_a is strided, so scalar.
+            for i in 0 .. da - 1 do
+                for j in 0 .. db - 1 do
+                    let b = if familyB = RestrictionFamily.Identity then 1.0 else values[mb + j]
+                    block[i * db + j] <- block[i * db + j] + sign * values[ma + j * da + i] * b
+        else
+            for i in 0 .. de - 1 do
+                let a = if familyA = RestrictionFamily.Identity then 1.0 else values[ma + i]
+                let b = if familyB = RestrictionFamily.Identity then 1.0 else values[mb + i]
+                block[i * de + i] <- block[i * de + i] + sign * a * b
+
+    /// <summary>Recomputes the values of L in place from the sheaf's current maps (no allocation).</summary>
+    /// <param name="sheaf">A sheaf with the same graph and stalk dimensions as the one assembled from.</param>
+    /// <param name="laplacian">The matrix to overwrite.</param>
+    /// <exception cref="System.ArgumentException">The structures differ.</exception>
+    let refill (sheaf: CellularSheaf, laplacian: SheafLaplacianMatrix) : unit =
+        if isNull sheaf then nullArg (nameof sheaf)
+        if isNull laplacian then nullArg (nameof laplacian)
+        requireSameStructure (sheaf, laplacian)
+        let values = Span<float>(laplacian.Values)
+        values.Clear()
+        let offsets = laplacian.BlockOffsets
+        let positions = laplacian.EdgeBlockPositions
+        for e in 0 .. sheaf.EdgeCount - 1 do
+            // The four blocks this edge touches:
+            // (s,s) += F_sᵀF_s, (t,t) += F_tᵀF_t, (s,t) −= F_sᵀF_t, (t,s) −= F_tᵀF_s.
+            for side in 0 .. 3 do
+                let k = positions[4 * e + side]
+                let block = values.Slice(offsets[k], offsets[k + 1] - offsets[k])
+                let ia = if side = 1 || side = 3 then 2 * e + 1 else 2 * e
+                let ib = if side = 1 || side = 2 then 2 * e + 1 else 2 * e
+                accumulateProduct (sheaf, ia, ib, (if side < 2 then 1.0 else -1.0), block)
+
+    /// <summary>Builds the block sparsity pattern of L from the sheaf's graph and fills its values.</summary>
+    /// <remarks>Each row holds its diagonal block and one block per distinct neighbour, sorted; parallel
+    /// edges merge into one block. O((V + E) log(V + E)) once; later value changes go through <c>refill</c>.</remarks>
+    let assemble (sheaf: CellularSheaf) : SheafLaplacianMatrix =
+        if isNull sheaf then nullArg (nameof sheaf)
+        let n = sheaf.VertexCount
+        let m = sheaf.EdgeCount
+        // Keys row·n + col for every (v, v) and both orientations of every edge; sort + dedupe.
+        let keys = Array.zeroCreate<int64> (n + 2 * m)
+        for v in 0 .. n - 1 do
+            keys[v] <- int64 v * int64 n + int64 v
+        for e in 0 .. m - 1 do
+            let s = int64 sheaf.EdgeSources[e]
+            let t = int64 sheaf.EdgeTargets[e]
+            keys[n + 2 * e] <- s * int64 n + t
+            keys[n + 2 * e + 1] <- t * int64 n + s
+        Array.sortInPlace keys
+        let unique = ResizeArray<int64>(keys.Length)
+        for i in 0 .. keys.Length - 1 do
+            if i = 0 || keys[i] <> keys[i - 1] then unique.Add keys[i]
+        let rowPointers = Array.zeroCreate (n + 1)
+        let columnIndices = Array.zeroCreate unique.Count
+        let blockOffsets = Array.zeroCreate (unique.Count + 1)
+        for k in 0 .. unique.Count - 1 do
+            let row = int (unique[k] / int64 n)
+            let col = int (unique[k] % int64 n)
+            columnIndices[k] <- col
+            rowPointers[row + 1] <- rowPointers[row + 1] + 1
+            blockOffsets[k + 1] <- blockOffsets[k] + sheaf.VertexDims[row] * sheaf.VertexDims[col]
+        for v in 0 .. n - 1 do
+            rowPointers[v + 1] <- rowPointers[v + 1] + rowPointers[v]
+        let diagonalPositions = Array.init n (fun v -> findBlock (rowPointers, columnIndices, v, v))
+        let edgeBlockPositions = Array.zeroCreate (4 * m)
+        for e in 0 .. m - 1 do
+            let s = sheaf.EdgeSources[e]
+            let t = sheaf.EdgeTargets[e]
+            edgeBlockPositions[4 * e] <- diagonalPositions[s]
+            edgeBlockPositions[4 * e + 1] <- diagonalPositions[t]
+            edgeBlockPositions[4 * e + 2] <- findBlock (rowPointers, columnIndices, s, t)
+            edgeBlockPositions[4 * e + 3] <- findBlock (rowPointers, columnIndices, t, s)
+        let l =
+            SheafLaplacianMatrix(
+                sheaf.VertexDims,
+                sheaf.VertexOffsets,
+                sheaf.EdgeSources,
+                sheaf.EdgeTargets,
+                rowPointers,
+                columnIndices,
+                blockOffsets,
+                Array.zeroCreate blockOffsets[unique.Count],
+                diagonalPositions,
+                edgeBlockPositions
+            )
+        refill (sheaf, l)
+        l
+
+    let private validateApply (laplacian: SheafLaplacianMatrix, xLength: int, destinationLength: int) =
+        if isNull laplacian then nullArg (nameof laplacian)
+        Guard.length "x" laplacian.Dimension xLength
+        Guard.atLeast "destination" laplacian.Dimension destinationLength
+
+    /// <summary>Scalar reference for <c>destination = L·x</c> over block-CSR storage.</summary>
+    let applyReference (laplacian: SheafLaplacianMatrix, x: ReadOnlySpan<float>, destination: Span<float>) : unit =
+        validateApply (laplacian, x.Length, destination.Length)
+        let dims = laplacian.VertexDims
+        let offsets = laplacian.VertexOffsets
+        for v in 0 .. laplacian.BlockRows - 1 do
+            for r in 0 .. dims[v] - 1 do
+                let mutable acc = 0.0
+                for k in laplacian.RowPointers[v] .. laplacian.RowPointers[v + 1] - 1 do
+                    let u = laplacian.ColumnIndices[k]
+                    let block = laplacian.BlockOffsets[k] + r * dims[u]
+                    for c in 0 .. dims[u] - 1 do
+                        acc <- acc + laplacian.Values[block + c] * x[offsets[u] + c]
+                destination[offsets[v] + r] <- acc
+
+    /// <summary>Computes <c>destination = L·x</c> (block-CSR sheaf Laplacian product).</summary>
+    /// <param name="laplacian">The assembled Laplacian.</param>
+    /// <param name="x">Input 0-cochain, length C⁰.</param>
+    /// <param name="destination">Output, length ≥ C⁰; must not overlap <paramref name="x"/>.</param>
+    /// <exception cref="System.ArgumentException">Lengths mismatch or destination too short.</exception>
+    /// <remarks>Each scalar row is a sum of block-row dot products (<c>TensorPrimitives.Dot</c>, tail-safe,
+    /// an SpMV with dense d_v×d_u blocks — the BLAS analogue is a block gemv per stored block).</remarks>
+    let apply (laplacian: SheafLaplacianMatrix, x: ReadOnlySpan<float>, destination: Span<float>) : unit =
+        validateApply (laplacian, x.Length, destination.Length)
+        let dims = laplacian.VertexDims
+        let offsets = laplacian.VertexOffsets
+        let values = ReadOnlySpan<float>(laplacian.Values)
+        for v in 0 .. laplacian.BlockRows - 1 do
+            for r in 0 .. dims[v] - 1 do
+                let mutable acc = 0.0
+                for k in laplacian.RowPointers[v] .. laplacian.RowPointers[v + 1] - 1 do
+                    let u = laplacian.ColumnIndices[k]
+                    let du = dims[u]
+                    let blockRow = values.Slice(laplacian.BlockOffsets[k] + r * du, du)
+                    acc <- acc + TensorPrimitives.Dot(blockRow, x.Slice(offsets[u], du))
+                destination[offsets[v] + r] <- acc
+
+    /// <summary>Matrix-free <c>destination = δᵀ(δx)</c> using the vectorised coboundary kernels.</summary>
+    /// <param name="sheaf">The sheaf (its current maps are used; no assembly needed).</param>
+    /// <param name="x">Input 0-cochain, length C⁰.</param>
+    /// <param name="destination">Output, length ≥ C⁰; must not overlap x or workspace.</param>
+    /// <param name="workspace">Scratch for δx, length ≥ C¹ (overwritten).</param>
+    let applyMatrixFree
+        (sheaf: CellularSheaf, x: ReadOnlySpan<float>, destination: Span<float>, workspace: Span<float>)
+        : unit =
+        if isNull sheaf then nullArg (nameof sheaf)
+        Guard.atLeast (nameof workspace) sheaf.EdgeCochainDim workspace.Length
+        let w = workspace.Slice(0, sheaf.EdgeCochainDim)
+        Coboundary.apply (sheaf, x, w)
+        Coboundary.applyTranspose (sheaf, ro w, destination)
+
+    /// <summary>Scalar reference for <c>applyMatrixFree</c> (scalar coboundary twins).</summary>
+    let applyMatrixFreeReference
+        (sheaf: CellularSheaf, x: ReadOnlySpan<float>, destination: Span<float>, workspace: Span<float>)
+        : unit =
+        if isNull sheaf then nullArg (nameof sheaf)
+        Guard.atLeast (nameof workspace) sheaf.EdgeCochainDim workspace.Length
+        let w = workspace.Slice(0, sheaf.EdgeCochainDim)
+        Coboundary.applyReference (sheaf, x, w)
+        Coboundary.applyTransposeReference (sheaf, ro w, destination)
+
+    /// <summary>The Laplacian as a dense C⁰×C⁰ matrix.</summary>
+    let toDense (laplacian: SheafLaplacianMatrix) : DenseMatrix =
+        if isNull laplacian then nullArg (nameof laplacian)
+        let dims = laplacian.VertexDims
+        let offsets = laplacian.VertexOffsets
+        let d = DenseMatrix(laplacian.Dimension, laplacian.Dimension)
+        for v in 0 .. laplacian.BlockRows - 1 do
+            for k in laplacian.RowPointers[v] .. laplacian.RowPointers[v + 1] - 1 do
+                let u = laplacian.ColumnIndices[k]
+                for r in 0 .. dims[v] - 1 do
+                    for c in 0 .. dims[u] - 1 do
+                        let value = laplacian.Values[laplacian.BlockOffsets[k] + r * dims[u] + c]
+                        d[offsets[v] + r, offsets[u] + c] <- value
+        d
+
+    /// <summary>Writes the scalar diagonal of L (length C⁰) — the Jacobi preconditioner's input.</summary>
+    let diagonal (laplacian: SheafLaplacianMatrix, destination: Span<float>) : unit =
+        if isNull laplacian then nullArg (nameof laplacian)
+        Guard.atLeast (nameof destination) laplacian.Dimension destination.Length
+        for v in 0 .. laplacian.BlockRows - 1 do
+            let d = laplacian.VertexDims[v]
+            let block = laplacian.BlockOffsets[laplacian.DiagonalPositions[v]]
+            for r in 0 .. d - 1 do
+                destination[laplacian.VertexOffsets[v] + r] <- laplacian.Values[block + r * d + r]
+
+    /// <summary>Recomputes the normalised Laplacian from L's current values, in place, without allocation.</summary>
+    /// <remarks>
+    /// Per vertex, L_vv = V·Λ·Vᵀ by cyclic Jacobi and M_v = V·diag((max(λ,0)+1)^{-1/2})·Vᵀ. Clamping λ at 0
+    /// only removes rounding (L_vv is PSD) and the +I keeps every factor ≤ 1, so no threshold is needed.
+    /// Then Δ_vu = M_v·L_vu·M_u block by block, each product as scaled-row accumulations
+    /// (<c>TensorPrimitives.MultiplyAdd</c>). Call after <c>refill</c> whenever the maps change.
+    /// </remarks>
+    /// <exception cref="System.ArgumentException">The normalised matrix was built from another pattern.</exception>
+    let refillNormalised (laplacian: SheafLaplacianMatrix, normalised: NormalisedSheafLaplacian) : unit =
+        if isNull laplacian then nullArg (nameof laplacian)
+        if isNull normalised then nullArg (nameof normalised)
+        if not (obj.ReferenceEquals(laplacian.RowPointers, normalised.Matrix.RowPointers)) then
+            invalidArg (nameof normalised) "The normalised Laplacian was built from a different Laplacian pattern."
+        let dims = laplacian.VertexDims
+        let lValues = ReadOnlySpan<float>(laplacian.Values)
+        let scaling = Span<float>(normalised.ScalingValues)
+        let a = Span<float>(normalised.EigenWorkspace)
+        let vectors = Span<float>(normalised.VectorWorkspace)
+        for v in 0 .. laplacian.BlockRows - 1 do
+            let d = dims[v]
+            let block = laplacian.BlockOffsets[laplacian.DiagonalPositions[v]]
+            lValues.Slice(block, d * d).CopyTo a
+            DenseFactor.jacobiInPlace (a, d, vectors)
+            let m = scaling.Slice(normalised.ScalingOffsets[v], d * d)
+            for i in 0 .. d - 1 do
+                for j in 0 .. d - 1 do
+                    let mutable acc = 0.0
+                    for k in 0 .. d - 1 do
+                        acc <- acc + vectors[i * d + k] * vectors[j * d + k] / sqrt (max a[k * d + k] 0.0 + 1.0)
+                    m[i * d + j] <- acc
+        let scalingRo = ReadOnlySpan<float>(normalised.ScalingValues)
+        let product = Span<float>(normalised.ProductWorkspace)
+        let out = Span<float>(normalised.Matrix.Values)
+        for v in 0 .. laplacian.BlockRows - 1 do
+            let dv = dims[v]
+            let mv = scalingRo.Slice(normalised.ScalingOffsets[v], dv * dv)
+            for k in laplacian.RowPointers[v] .. laplacian.RowPointers[v + 1] - 1 do
+                let u = laplacian.ColumnIndices[k]
+                let du = dims[u]
+                let mu = scalingRo.Slice(normalised.ScalingOffsets[u], du * du)
+                let lk = lValues.Slice(laplacian.BlockOffsets[k], dv * du)
+                // product = M_v·L_vu: row i = Σ_r M_v[i, r]·(row r of L_vu).
+                let p = product.Slice(0, dv * du)
+                p.Clear()
+                for i in 0 .. dv - 1 do
+                    let row = p.Slice(i * du, du)
+                    for r in 0 .. dv - 1 do
+                        TensorPrimitives.MultiplyAdd(lk.Slice(r * du, du), mv[i * dv + r], ro row, row)
+                // Δ_vu = product·M_u: row i = Σ_r product[i, r]·(row r of M_u).
+                let target = out.Slice(laplacian.BlockOffsets[k], dv * du)
+                target.Clear()
+                for i in 0 .. dv - 1 do
+                    let row = target.Slice(i * du, du)
+                    for r in 0 .. du - 1 do
+                        TensorPrimitives.MultiplyAdd(mu.Slice(r * du, du), p[i * du + r], ro row, row)
+
+    /// <summary>Builds the normalised Laplacian (scaling blocks + Δ values) from an assembled L.</summary>
+    let assembleNormalised (laplacian: SheafLaplacianMatrix) : NormalisedSheafLaplacian =
+        if isNull laplacian then nullArg (nameof laplacian)
+        let n = laplacian.BlockRows
+        let offsets = Array.zeroCreate (n + 1)
+        let mutable maxDim = 0
+        for v in 0 .. n - 1 do
+            let d = laplacian.VertexDims[v]
+            offsets[v + 1] <- offsets[v] + d * d
+            maxDim <- max maxDim d
+        let normalised =
+            NormalisedSheafLaplacian(laplacian.WithZeroValues(), offsets, Array.zeroCreate offsets[n], maxDim)
+        refillNormalised (laplacian, normalised)
+        normalised
+
+    /// <summary>Computes <c>destination = Δ·x</c> for the normalised Laplacian (vectorised block-CSR).</summary>
+    let applyNormalised
+        (normalised: NormalisedSheafLaplacian, x: ReadOnlySpan<float>, destination: Span<float>)
+        : unit =
+        if isNull normalised then nullArg (nameof normalised)
+        apply (normalised.Matrix, x, destination)
+
+    /// <summary>Scalar reference for Δ·x computed unfused as M·(L·(M·x)) from L and the scaling blocks
+    /// (allocates two C⁰ scratch vectors; it is the oracle, not a kernel).</summary>
+    let applyNormalisedReference
+        (
+            laplacian: SheafLaplacianMatrix,
+            normalised: NormalisedSheafLaplacian,
+            x: ReadOnlySpan<float>,
+            destination: Span<float>
+        )
+        : unit =
+        validateApply (laplacian, x.Length, destination.Length)
+        if isNull normalised then nullArg (nameof normalised)
+        let n = laplacian.Dimension
+        let scaled = Array.zeroCreate n
+        let product = Array.zeroCreate n
+        let dims = laplacian.VertexDims
+        let offsets = laplacian.VertexOffsets
+        for v in 0 .. laplacian.BlockRows - 1 do
+            let d = dims[v]
+            let m = normalised.ScalingOffsets[v]
+            for i in 0 .. d - 1 do
+                let mutable acc = 0.0
+                for j in 0 .. d - 1 do
+                    acc <- acc + normalised.ScalingValues[m + i * d + j] * x[offsets[v] + j]
+                scaled[offsets[v] + i] <- acc
+        applyReference (laplacian, ReadOnlySpan scaled, Span product)
+        for v in 0 .. laplacian.BlockRows - 1 do
+            let d = dims[v]
+            let m = normalised.ScalingOffsets[v]
+            for i in 0 .. d - 1 do
+                let mutable acc = 0.0
+                for j in 0 .. d - 1 do
+                    acc <- acc + normalised.ScalingValues[m + i * d + j] * product[offsets[v] + j]
+                destination[offsets[v] + i] <- acc
+
+    /// <summary>The normalised Laplacian Δ as a dense C⁰×C⁰ matrix.</summary>
+    let normalisedToDense (normalised: NormalisedSheafLaplacian) : DenseMatrix =
+        if isNull normalised then nullArg (nameof normalised)
+        toDense normalised.Matrix
