@@ -195,3 +195,24 @@ module ``Network sheaf`` =
         let d = Array.zeroCreate (NetworkDiscord.edgeCount c.Mlp * c.Batch)
         NetworkDiscord.compute (c.Mlp, ReadOnlySpan c.Inputs, stalks, Span d)
         closeTo 1e-10 0.0625 d[2 * l * c.Batch]
+
+    [<Property>]
+    let ``the general sheaf engine finds the forward pass as the unique pinned harmonic extension (H⁰(G,U) = 0)`` (NetworkSeed seed) =
+        let c = NetworkGen.create seed 4 12
+        let stalks = NetworkStalks(c.Mlp, c.Batch)
+        UnitriangularSolve.solve (c.Mlp, ReadOnlySpan c.Inputs, stalks)
+        let pattern = UnitriangularSolve.patternOfStalks (c.Mlp, stalks)
+        let own = pattern |> Array.map (fun m -> column m (m.Length / c.Batch) c.Batch 0)
+        let sheaf, free, boundary = NetworkSheafBlocks.toCellularSheaf c.Mlp own
+        let values = Array.zeroCreate sheaf.VertexCochainDim
+        let u = NetworkSheafBlocks.boundaryValues c.Mlp (column c.Inputs c.Mlp.InputDim c.Batch 0)
+        boundary |> Array.iteri (fun i b -> values[b] <- u[i])
+        let mask = HarmonicExtension.maskOfCoordinates (sheaf, ReadOnlySpan boundary)
+        let result = HarmonicExtension.solveDense (sheaf, ReadOnlySpan mask, ReadOnlySpan values, 1e-12)
+        let omega = Array.zeroCreate free.Length
+        stalks.GatherSample(0, Span omega)
+        let solved = free |> Array.map (fun i -> result.Solution[i])
+        // The dense LDLᵀ path is backward stable, so its error scales with cond(L_Ω) (up to ~1e4 here).
+        result.Nullity = 0
+        && result.Uniqueness = HarmonicExtensionUniqueness.Unique
+        && maxAbsDiff omega solved <= 1e-9 * (1.0 + maxAbs omega)

@@ -37,3 +37,9 @@ public sealed record EdgeDiscordReport(IReadOnlyList<EdgeDiscord> Edges)
     /// <returns>The sum.</returns>
     public double ByKind(NetworkEdgeKind kind) => Edges.Where(e => e.Kind == kind).Sum(e => e.Mean);
 }
+
+/// <summary>A network sheaf at a fixed pattern as a general sheaf, with where its free and pinned coordinates sit.</summary>
+/// <param name="Sheaf">The general sheaf (vertices x, z1, a1, …, z(k+1)).</param>
+/// <param name="FreeCoordinates">0-cochain indices of Ω, in the order z1, a1, …, z(k+1).</param>
+/// <param name="BoundaryCoordinates">0-cochain indices of U, in the order x, 1<sub>n1</sub>, …, 1<sub>n(k+1)</sub>.</param>
+public sealed record NetworkCellularSheaf(Sheaf Sheaf, IReadOnlyList<int> FreeCoordinates, IReadOnlyList<int> BoundaryCoordinates);

@@ -110,6 +110,21 @@ public sealed class NetworkSheaf
     public double[] BoundaryValues(ReadOnlySpan<double> input) =>
         NetworkSheafBlocks.boundaryValues(Network.Core, CheckInput(input, nameof(input)));
 
+    /// <summary>
+    /// The network sheaf at a fixed activation pattern as a general <see cref="SheafCore.Sheaf"/> on the path
+    /// v<sub>x</sub> — v<sub>z1</sub> — v<sub>a1</sub> — … — v<sub>z(k+1)</sub>, with extended stalks (x, 1) and (a<sup>(l)</sup>, 1),
+    /// weight-edge maps [W | diag(b)] and I, ReLU-edge maps diag(σ) and [I | 0]. The nonlinear output edge of a
+    /// sigmoid/softmax network is not part of this linear sheaf. Pinning <see cref="NetworkCellularSheaf.BoundaryCoordinates"/>
+    /// to <see cref="BoundaryValues"/> and solving the harmonic extension gives the forward pass.
+    /// </summary>
+    /// <param name="pattern">The activation pattern.</param>
+    /// <returns>The sheaf with the positions of Ω and U in its 0-cochains.</returns>
+    public NetworkCellularSheaf ToCellularSheaf(ActivationPattern pattern)
+    {
+        var (core, free, boundary) = NetworkSheafBlocks.toCellularSheaf(Network.Core, CorePattern(pattern));
+        return new NetworkCellularSheaf(new Sheaf(core), free, boundary);
+    }
+
     /// <summary>Per-edge discord of a state: ‖W a + b − z‖² on affine edges, ‖ReLU(z) − a‖² on activation edges,
     /// ‖φ(z) − a<sub>out</sub>‖² on the output edge; per sample and as batch means.</summary>
     /// <param name="state">Stalks on this sheaf.</param>
