@@ -76,6 +76,8 @@ type internal HeatWorkspace(mlp: Mlp, batch: int) =
     member _.Backward = backward
     member _.Phi = phi
     member _.ForceOut = forceOut
+    /// Σ γ‖v − target‖² of the soft pins at the state of the last computeForces (batch mean).
+    member val SoftPinPenalty = 0.0 with get, set
 
 /// The sheaf heat equation on a batch of network sheaves (theory §3): the reference explicit Euler update.
 [<RequireQualifiedAccess>]
@@ -188,14 +190,20 @@ module internal NetworkHeat =
                         let i = c * batch + s
                         fzLast[i] <- fzLast[i] - (phi[i] * fOut[i] - phi[i] * pd)
         // Pins: soft pins pull toward their targets, hard pins freeze their coordinates.
+        let mutable penalty = 0.0
         for p in pins do
             let v = stalkArray mlp stalks p.Stalk
             let f = forceArray mlp ws p.Stalk
             for ci in 0 .. p.Coordinates.Length - 1 do
                 let row = p.Coordinates[ci] * batch
                 for s in 0 .. batch - 1 do
-                    if p.IsHard then f[row + s] <- 0.0
-                    else f[row + s] <- f[row + s] - p.Gamma * (v[row + s] - p.Targets[ci * batch + s])
+                    if p.IsHard then
+                        f[row + s] <- 0.0
+                    else
+                        let d = v[row + s] - p.Targets[ci * batch + s]
+                        f[row + s] <- f[row + s] - p.Gamma * d
+                        penalty <- penalty + p.Gamma * d * d
+        ws.SoftPinPenalty <- penalty / float (max batch 1)
         discord / float (max batch 1)
 
     /// v ← v + s·f over one stalk; returns max |new − old|.
@@ -255,3 +263,124 @@ module internal NetworkHeat =
     let stableStep (mlp: Mlp, alpha: float, maxGamma: float) =
         let m = spectralBound mlp
         1.9 / (alpha * ((1.0 + m) * (1.0 + m) + maxGamma))
+
+    /// Checks run settings; names the offending setting.
+    let validateSettings (settings: HeatSettings) =
+        if not (Double.IsFinite settings.Alpha && settings.Alpha > 0.0) then
+            invalidArg "Alpha" (sprintf "The diffusion rate α must be positive and finite (got %g)." settings.Alpha)
+        if not (Double.IsFinite settings.Dt && settings.Dt > 0.0) then
+            invalidArg "Dt" (sprintf "The step dt must be positive and finite (got %g)." settings.Dt)
+        if not (settings.Tolerance >= 0.0 && Double.IsFinite settings.Tolerance) then
+            invalidArg "Tolerance" (sprintf "The tolerance must be finite and non-negative (got %g)." settings.Tolerance)
+        if settings.MaxSteps < 1 then invalidArg "MaxSteps" (sprintf "At least one step is needed (got %d)." settings.MaxSteps)
+        if settings.MinSteps < 0 then invalidArg "MinSteps" (sprintf "Must be non-negative (got %d)." settings.MinSteps)
+        if settings.EnergyEvery < 1 then invalidArg "EnergyEvery" (sprintf "Must be positive (got %d)." settings.EnergyEvery)
+
+    /// Copies the ReLU masks (z ≥ 0) of the hidden z stalks into `masks`.
+    let private readMasks (mlp: Mlp, stalks: NetworkStalks, masks: bool[][]) =
+        for l in 0 .. mlp.HiddenCount - 1 do
+            let z = stalks.Z[l]
+            let m = masks[l]
+            for i in 0 .. z.Length - 1 do
+                m[i] <- z[i] >= 0.0
+
+    /// Records the mask flips of a step and refreshes `masks`.
+    let private recordCrossings (mlp: Mlp, stalks: NetworkStalks, masks: bool[][], step: int, limit: int, events: ResizeArray<CrossingEvent>) =
+        let batch = stalks.Batch
+        for l in 0 .. mlp.HiddenCount - 1 do
+            let z = stalks.Z[l]
+            let m = masks[l]
+            for i in 0 .. z.Length - 1 do
+                let active = z[i] >= 0.0
+                if active <> m[i] then
+                    m[i] <- active
+                    if events.Count < limit then
+                        events.Add { Step = step; Sample = i % batch; Layer = l + 1; Neuron = i / batch }
+
+    /// The largest γ among soft pins (for the stability bound).
+    let maxGamma (pins: StalkPin[]) =
+        pins |> Array.fold (fun g p -> if p.IsHard then g else max g p.Gamma) 0.0
+
+    /// The advice attached to a divergence: a step that is stable for every activation pattern.
+    let divergenceAdvice (mlp: Mlp, settings: HeatSettings, pins: StalkPin[]) =
+        let m = spectralBound mlp
+        sprintf
+            "α·dt = %g is too large for this network: λ_max(L_Ω) ≤ (1 + M)² = %.4g (M = %.4g)%s, so use dt ≤ %.3g"
+            (settings.Alpha * settings.Dt)
+            ((1.0 + m) * (1.0 + m))
+            m
+            (if maxGamma pins > 0.0 then sprintf " plus the soft-pin coupling %g" (maxGamma pins) else "")
+            (stableStep (mlp, settings.Alpha, maxGamma pins))
+
+    /// Runs explicit Euler (theory §3.2) from the given stalks until the largest change of a free coordinate in one
+    /// step falls below the tolerance (after at least MinSteps steps) or MaxSteps is reached. Hard pins are imposed
+    /// on the initial state and re-imposed after every step. Stops early as diverged on non-finite values or when
+    /// the energy (discord plus soft-pin penalty) grows for 100 consecutive steps. `progress` (may be null) is
+    /// called every 1000 steps with (step, change, discord).
+    let runEuler
+        (
+            mlp: Mlp,
+            x: float[],
+            stalks: NetworkStalks,
+            pins: StalkPin[],
+            settings: HeatSettings,
+            progress: Action<int, float, float>,
+            cancellation: Threading.CancellationToken
+        ) : HeatRunResult =
+        validateSettings settings
+        let batch = stalks.Batch
+        Guard.length (nameof x) (mlp.InputDim * batch) x.Length
+        validatePins mlp batch pins
+        applyHardPins mlp stalks pins
+        let ws = HeatWorkspace(mlp, batch)
+        let s = settings.Alpha * settings.Dt
+        let traceSteps = ResizeArray<int>()
+        let trace = ResizeArray<float>()
+        let crossings = ResizeArray<CrossingEvent>()
+        let masks = Array.init mlp.HiddenCount (fun l -> Array.zeroCreate<bool> stalks.Z[l].Length)
+        readMasks (mlp, stalks, masks)
+        let mutable step = 0
+        let mutable converged = false
+        let mutable diverged = false
+        let mutable reason = ""
+        let mutable change = infinity
+        let mutable previousEnergy = infinity
+        let mutable growth = 0
+        while not converged && not diverged && step < settings.MaxSteps do
+            if step % 256 = 0 then cancellation.ThrowIfCancellationRequested()
+            let discord = computeForces (mlp, ReadOnlySpan x, stalks, pins, settings.OutputForce, ws)
+            if step % settings.EnergyEvery = 0 then
+                traceSteps.Add step
+                trace.Add discord
+            let energy = discord + ws.SoftPinPenalty
+            growth <- if energy > previousEnergy * (1.0 + 1e-12) + 1e-300 then growth + 1 else 0
+            previousEnergy <- energy
+            if not (Double.IsFinite energy) || growth >= 100 then
+                diverged <- true
+                reason <-
+                    (if Double.IsFinite energy then "the energy grew for 100 consecutive steps" else "the energy became non-finite")
+            else
+                change <- eulerStep (mlp, stalks, s, ws)
+                applyHardPins mlp stalks pins
+                step <- step + 1
+                if Double.IsNaN change then
+                    diverged <- true
+                    reason <- "a stalk became non-finite"
+                else
+                    recordCrossings (mlp, stalks, masks, step, settings.MaxCrossings, crossings)
+                    converged <- step >= settings.MinSteps && change < settings.Tolerance
+                    if not (isNull progress) && step % 1000 = 0 then progress.Invoke(step, change, discord)
+        let finalDiscord = if diverged then nan else discordOf (mlp, ReadOnlySpan x, stalks, ws)
+        if traceSteps.Count = 0 || traceSteps[traceSteps.Count - 1] <> step then
+            traceSteps.Add step
+            trace.Add finalDiscord
+        { Converged = converged
+          Diverged = diverged
+          DivergenceReason = (if diverged then sprintf "Diffusion diverged at step %d: %s; %s." step reason (divergenceAdvice (mlp, settings, pins)) else "")
+          Steps = step
+          LaplacianApplications = step
+          RejectedSteps = 0
+          FinalChange = change
+          TraceSteps = traceSteps.ToArray()
+          DiscordTrace = trace.ToArray()
+          Crossings = crossings.ToArray() }

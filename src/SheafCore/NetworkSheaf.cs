@@ -74,6 +74,108 @@ public sealed class NetworkSheaf
         return new NetworkStalkState(Network, x, stalks);
     }
 
+    /// <summary>Stalks for a batch of pinned inputs, initialised at the forward pass, at zero, or at random.</summary>
+    /// <param name="inputs">Samples × n<sub>0</sub>.</param>
+    /// <param name="initialization">Forward, Zeros or Random.</param>
+    /// <param name="seed">Seed of the random draw (ignored otherwise).</param>
+    /// <returns>A new state.</returns>
+    public NetworkStalkState CreateState(double[,] inputs, StalkInitialization initialization, int seed = 0)
+    {
+        int batch = Network.CheckInputs(inputs, nameof(inputs));
+        var x = Matrices.ToFeatureMajor(inputs, nameof(inputs));
+        var stalks = new NetworkStalks(Network.Core, batch);
+        switch (initialization)
+        {
+            case StalkInitialization.Forward:
+                UnitriangularSolve.solve(Network.Core, x, stalks);
+                break;
+            case StalkInitialization.Zeros:
+                break;
+            case StalkInitialization.Random:
+                var rng = new Rng(seed);
+                foreach (var z in stalks.Z) rng.FillNormal(z, 1.0);
+                foreach (var a in stalks.A) rng.FillNormal(a, 1.0);
+                if (Network.Output != OutputActivation.Identity) rng.FillNormal(stalks.Output, 1.0);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(initialization), initialization, "Unknown initialisation.");
+        }
+        if (Network.Output == OutputActivation.Identity && initialization != StalkInitialization.Forward)
+            Array.Copy(stalks.Z[^1], stalks.Output, stalks.Output.Length);
+        return new NetworkStalkState(Network, x, stalks);
+    }
+
+    /// <summary>Stalks read from stalk-state JSON text (<c>{"z": […], "a": […], "a_output": …}</c>, sample-major).</summary>
+    /// <param name="inputs">Samples × n<sub>0</sub>; the JSON must hold one row per sample.</param>
+    /// <param name="json">The JSON text.</param>
+    /// <param name="source">A name for error messages (e.g. the path).</param>
+    /// <returns>A new state.</returns>
+    /// <exception cref="SheafCoreFormatException">Malformed JSON or wrong shapes; the message names the field.</exception>
+    public NetworkStalkState CreateState(double[,] inputs, string json, string source = "stalk-state JSON")
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        int batch = Network.CheckInputs(inputs, nameof(inputs));
+        var x = Matrices.ToFeatureMajor(inputs, nameof(inputs));
+        var stalks = new NetworkStalks(Network.Core, batch);
+        StalkStateJson.Read(json, source, Network.Core, stalks);
+        return new NetworkStalkState(Network, x, stalks);
+    }
+
+    /// <summary>
+    /// Runs the sheaf heat equation dω/dt = −α∇E(ω) from <paramref name="initial"/> with the input and any extra
+    /// <paramref name="pins"/> held, ReLU masks read from the current z at every step (z ≥ 0 active). Explicit Euler is
+    /// the reference update of theory §3.2; it stops when the largest change of a free coordinate in one step is below
+    /// the tolerance. The initial state is not modified.
+    /// </summary>
+    /// <param name="initial">Starting stalks (see <see cref="CreateState(double[,], StalkInitialization, int)"/>).</param>
+    /// <param name="options">Settings (null: defaults).</param>
+    /// <param name="pins">Extra pinned neurons (null: only the input).</param>
+    /// <param name="progress">Receives progress every 1000 steps (may be null).</param>
+    /// <param name="cancellationToken">Cancels the run (throws <see cref="OperationCanceledException"/>).</param>
+    /// <returns>The final state and the run's record.</returns>
+    /// <exception cref="ArgumentException">Bad options or pins (names the setting or pin).</exception>
+    /// <exception cref="DiffusionDivergedException">Non-finite values or growing energy; the message suggests a stable dt.</exception>
+    public DiffusionResult Diffuse(NetworkStalkState initial, DiffusionOptions? options = null, IReadOnlyList<NeuronPin>? pins = null,
+        IProgress<DiffusionProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        CheckState(initial);
+        options ??= new DiffusionOptions();
+        var mlp = Network.Core;
+        int batch = initial.BatchSize;
+        var x = (double[])initial.Inputs.Clone();
+        var corePins = new List<StalkPin>();
+        foreach (var pin in pins ?? [])
+        {
+            ArgumentNullException.ThrowIfNull(pin, nameof(pins));
+            var (index, coordinates, targets) = pin.ToCore(Network, batch);
+            if (index < 0)
+            {
+                if (!pin.IsHard) throw new ArgumentException("The input x can only be hard-pinned.", nameof(pins));
+                for (int ci = 0; ci < coordinates.Length; ci++) Array.Copy(targets, ci * batch, x, coordinates[ci] * batch, batch);
+                continue;
+            }
+            corePins.Add(new StalkPin(index, coordinates, targets, pin.Coupling ?? 0.0, pin.IsHard));
+        }
+        var stalks = initial.CloneCore();
+        var settings = new HeatSettings(
+            options.Alpha, options.TimeStep, options.Tolerance, options.MinimumSteps, options.MaximumSteps,
+            (Numerics.OutputForceMode)(int)options.OutputForce, options.DiscordTraceInterval, options.MaximumCrossingEvents);
+        Action<int, double, double>? report = progress is null ? null : (step, change, discord) => progress.Report(new DiffusionProgress(step, change, discord));
+        var pinArray = corePins.ToArray();
+        var run = options.Integrator switch
+        {
+            DiffusionIntegrator.Euler => NetworkHeat.runEuler(mlp, x, stalks, pinArray, settings, report, cancellationToken),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Integrator, "This integrator is not available yet."),
+        };
+        if (run.Diverged)
+            throw new DiffusionDivergedException(run.DivergenceReason, run.Steps, NetworkHeat.stableStep(mlp, options.Alpha, NetworkHeat.maxGamma(pinArray)));
+        if (Network.Output == OutputActivation.Identity) Array.Copy(stalks.Z[^1], stalks.Output, stalks.Output.Length);
+        return new DiffusionResult(
+            new NetworkStalkState(Network, x, stalks), run.Converged, run.Steps, run.LaplacianApplications, run.RejectedSteps, run.FinalChange,
+            run.TraceSteps, run.DiscordTrace,
+            run.Crossings.Select(c => new ReluCrossing(c.Step, c.Sample, c.Layer, c.Neuron)).ToArray());
+    }
+
     /// <summary>The activation pattern of one input under the forward pass (z ≥ 0 counts as active).</summary>
     /// <param name="input">n<sub>0</sub> finite values.</param>
     /// <returns>The pattern.</returns>

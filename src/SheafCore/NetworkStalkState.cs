@@ -60,4 +60,17 @@ public sealed class NetworkStalkState
         Core.GatherSample(sample, omega);
         return omega;
     }
+
+    /// <summary>The state as stalk-state JSON (<c>{"z": […], "a": […]}</c>, sample-major; plus <c>"a_output"</c> for sigmoid/softmax).</summary>
+    /// <returns>Compact JSON with round-trip numbers.</returns>
+    public string ToJson() => StalkStateJson.Write(Network.Core, Core);
+
+    internal NetworkStalks CloneCore()
+    {
+        var copy = new NetworkStalks(Network.Core, BatchSize);
+        for (int l = 0; l < Core.Z.Length; l++) Array.Copy(Core.Z[l], copy.Z[l], Core.Z[l].Length);
+        for (int l = 0; l < Core.A.Length; l++) Array.Copy(Core.A[l], copy.A[l], Core.A[l].Length);
+        Array.Copy(Core.Output, copy.Output, Core.Output.Length);
+        return copy;
+    }
 }
