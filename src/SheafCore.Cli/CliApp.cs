@@ -18,6 +18,7 @@ public static class CliApp
         root.Options.Add(context.Quiet);
         root.Subcommands.Add(DemoCommand.Create(context));
         root.Subcommands.Add(ForwardCommand.Create(context));
+        root.Subcommands.Add(DiffuseCommand.Create(context));
 
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

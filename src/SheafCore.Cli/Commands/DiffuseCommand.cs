@@ -1,0 +1,123 @@
+using System.CommandLine;
+
+namespace SheafCore.Cli;
+
+/// <summary><c>diffuse</c>: the sheaf heat equation with the inputs (and any extra pins) held; writes the output stalk.</summary>
+internal static class DiffuseCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var model = new Option<string>("--model") { Description = "Model JSON file.", Required = true };
+        var input = new Option<string>("--input") { Description = "Input CSV (first n0 columns, or --inputs).", Required = true };
+        var output = new Option<string>("--output") { Description = "Output CSV: the output stalk after diffusion.", Required = true };
+        var integrator = new Option<string>("--integrator") { Description = "euler (reference update) or adaptive.", DefaultValueFactory = _ => "euler" };
+        integrator.AcceptOnlyFromAmong("euler", "adaptive");
+        var dt = new Option<double>("--dt") { Description = "Euler step (also the reference step of the adaptive stopping rule).", DefaultValueFactory = _ => 0.01 };
+        var alpha = new Option<double>("--alpha") { Description = "Diffusion rate α.", DefaultValueFactory = _ => 1.0 };
+        var tol = new Option<double>("--tol") { Description = "Stop when the largest change of a free coordinate in one step is below this.", DefaultValueFactory = _ => 1e-9 };
+        var maxSteps = new Option<int>("--max-steps") { Description = "Step limit.", DefaultValueFactory = _ => 100_000 };
+        var minSteps = new Option<int>("--min-steps") { Description = "Never stop before this many steps.", DefaultValueFactory = _ => 5 };
+        var init = new Option<string>("--init") { Description = "Initial free stalks: forward, zeros or random.", DefaultValueFactory = _ => "random" };
+        init.AcceptOnlyFromAmong("forward", "zeros", "random");
+        var seed = new Option<int>("--seed") { Description = "Seed of --init random.", DefaultValueFactory = _ => 0 };
+        var initState = new Option<string?>("--init-state") { Description = "Start exactly from these stalks (stalk-state JSON); overrides --init." };
+        var pins = new Option<string[]>("--pin") { Description = "Pin SPEC STALK[:COORDS]=VALUE[@GAMMA], e.g. z1:0=0.5, z1=0@10, out=1. Repeatable.", AllowMultipleArgumentsPerToken = false };
+        var outputForce = new Option<string>("--output-force") { Description = "Output edge force for sigmoid/softmax: jacobian or identity.", DefaultValueFactory = _ => "jacobian" };
+        outputForce.AcceptOnlyFromAmong("jacobian", "identity");
+        var inputs = new Option<string?>("--inputs") { Description = "Comma-separated input column names." };
+        var report = new Option<string?>("--report") { Description = "JSON report: converged, steps, laplacianApplications, finalDiscord, maxAbsErrorVsForward, …" };
+        var stateOut = new Option<string?>("--state-out") { Description = "Write the final stalks as stalk-state JSON." };
+
+        var command = new Command("diffuse", "Run the sheaf heat equation with the inputs pinned (and any --pin) and write the output stalk.")
+        {
+            model, input, output, integrator, dt, alpha, tol, maxSteps, minSteps, init, seed, initState, pins, outputForce, inputs, report, stateOut,
+        };
+        command.SetAction(parsed =>
+        {
+            var network = NeuralNetwork.Load(parsed.GetValue(model)!);
+            var x = DataLoading.ReadInputs(parsed.GetValue(input)!, network.InputDimension, parsed.GetValue(inputs));
+            var sheaf = network.ToSheaf();
+            var pinList = new List<NeuronPin>();
+            foreach (var spec in parsed.GetValue(pins) ?? [])
+            {
+                try { pinList.Add(NeuronPin.Parse(spec)); }
+                catch (FormatException e) { throw new CliUsageException($"--pin: {e.Message}"); }
+            }
+            NetworkStalkState initial;
+            if (parsed.GetValue(initState) is { } statePath)
+            {
+                string text;
+                try { text = File.ReadAllText(statePath); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new SheafCoreFormatException(statePath, "", "cannot be read: " + e.Message, e);
+                }
+                initial = sheaf.CreateState(x, text, statePath);
+            }
+            else
+            {
+                var how = parsed.GetValue(init) switch { "forward" => StalkInitialization.Forward, "zeros" => StalkInitialization.Zeros, _ => StalkInitialization.Random };
+                initial = sheaf.CreateState(x, how, parsed.GetValue(seed));
+            }
+            var options = new DiffusionOptions
+            {
+                Alpha = Flags.Positive(parsed.GetValue(alpha), "--alpha"),
+                TimeStep = Flags.Positive(parsed.GetValue(dt), "--dt"),
+                Tolerance = Flags.NonNegative(parsed.GetValue(tol), "--tol"),
+                MaximumSteps = Flags.Positive(parsed.GetValue(maxSteps), "--max-steps"),
+                MinimumSteps = Flags.NonNegative(parsed.GetValue(minSteps), "--min-steps"),
+                Integrator = parsed.GetValue(integrator) == "adaptive" ? DiffusionIntegrator.Adaptive : DiffusionIntegrator.Euler,
+                OutputForce = parsed.GetValue(outputForce) == "identity" ? OutputEdgeForce.Identity : OutputEdgeForce.Jacobian,
+                DiscordTraceInterval = 100,
+            };
+            bool quiet = parsed.GetValue(context.Quiet);
+            var progress = quiet ? null : new Progress<DiffusionProgress>(_ => { });
+            var result = sheaf.Diffuse(initial, options, pinList, null, CancellationToken.None);
+            var y = result.State.Outputs;
+            CsvTable.Save(parsed.GetValue(output)!, y);
+            if (parsed.GetValue(stateOut) is { } stateFile) AtomicFile.WriteAllText(stateFile, result.State.ToJson());
+            var forward = network.Forward(x);
+            double maxError = 0;
+            for (int i = 0; i < y.GetLength(0); i++)
+                for (int j = 0; j < y.GetLength(1); j++) maxError = Math.Max(maxError, Math.Abs(y[i, j] - forward[i, j]));
+            context.Info(parsed, $"diffuse: {(result.Converged ? "converged" : "NOT converged")} after {result.Steps} steps " +
+                $"({result.LaplacianApplications} Laplacian applications, {result.RejectedSteps} rejected); final discord {result.FinalDiscord:G4}; " +
+                $"max |output − forward| {maxError:G4}; {result.Crossings.Count} ReLU crossings");
+            if (parsed.GetValue(report) is { } reportPath)
+            {
+                Reports.Write(reportPath, new Dictionary<string, object>
+                {
+                    ["converged"] = result.Converged,
+                    ["steps"] = result.Steps,
+                    ["laplacianApplications"] = result.LaplacianApplications,
+                    ["rejectedSteps"] = result.RejectedSteps,
+                    ["finalDiscord"] = result.FinalDiscord,
+                    ["finalChange"] = result.FinalChange,
+                    ["maxAbsErrorVsForward"] = maxError,
+                    ["samples"] = y.GetLength(0),
+                    ["integrator"] = parsed.GetValue(integrator)!,
+                    ["pins"] = pinList.Count,
+                    ["reluCrossings"] = result.Crossings.Count,
+                });
+            }
+            return result.Converged ? 0 : 3;
+        });
+        return command;
+    }
+}
+
+/// <summary>Checks of numeric flags: one-line usage errors naming the flag.</summary>
+internal static class Flags
+{
+    public static double Positive(double value, string flag) =>
+        double.IsFinite(value) && value > 0 ? value : throw new CliUsageException($"{flag} must be a positive number (got {value}).");
+
+    public static double NonNegative(double value, string flag) =>
+        double.IsFinite(value) && value >= 0 ? value : throw new CliUsageException($"{flag} must be a finite number ≥ 0 (got {value}).");
+
+    public static int Positive(int value, string flag) =>
+        value > 0 ? value : throw new CliUsageException($"{flag} must be a positive integer (got {value}).");
+
+    public static int NonNegative(int value, string flag) =>
+        value >= 0 ? value : throw new CliUsageException($"{flag} must be a non-negative integer (got {value}).");
+}
