@@ -208,8 +208,45 @@ module internal Gemm =
         else
             Vector512.Store(Vector512.Load dst + acc, dst)
 
+    /// Stores one accumulator row (three vectors) of a tile whose valid width is `cols` (1..24):
+    /// whole vectors are plain stores, the vector straddling `cols` is a masked load/store (AVX-512
+    /// masks suppress faults on the masked-off lanes, so nothing past the row is touched) and vectors
+    /// wholly past `cols` are skipped. This replaces a tile buffer plus a scalar copy-out for ragged tiles.
+    let inline private storeRow512
+        (dst: nativeptr<float>, v0: Vector512<float>, v1: Vector512<float>, v2: Vector512<float>,
+         cols: int, overwrite: bool, bias: nativeptr<float>, row: int)
+        =
+        if cols >= 24 then
+            store512 (dst, v0, overwrite, bias, row)
+            store512 (NativePtr.add dst 8, v1, overwrite, bias, row)
+            store512 (NativePtr.add dst 16, v2, overwrite, bias, row)
+        else
+            let mutable off = 0
+            while off < cols do
+                let v = if off = 0 then v0 elif off = 8 then v1 else v2
+                let d = NativePtr.add dst off
+                let lanes = cols - off
+                if lanes >= 8 then
+                    store512 (d, v, overwrite, bias, row)
+                else
+                    // Lane j is kept iff j < lanes: compare the lane indices 0..7 with `lanes`.
+                    let mask =
+                        Vector512.LessThan(
+                            Vector512.Create(0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0),
+                            Vector512.Create(float lanes)
+                        )
+                    let value =
+                        if not overwrite then Avx512F.MaskLoad(d, mask, Vector512<float>.Zero) + v
+                        elif NativePtr.isNullPtr bias then v
+                        else v + Vector512.Create(NativePtr.get bias row)
+                    Avx512F.MaskStore(d, mask, value)
+                off <- off + 8
+
     /// 8×24 kernel: 24 zmm accumulators + 3 B vectors + 1 broadcast = 28 of the 32 zmm registers.
     /// Per step: 3 loads + 8 broadcasts feed 24 FMAs, so the two FMA pipes, not the loads, bound it.
+    /// Stores the full 8×24 tile: the hot kernel's epilogue is kept to plain stores, because extra
+    /// vector work there (masks) raises register pressure enough that the JIT spills accumulators
+    /// inside the k loop (measured: 60 → 20 GFLOP/s). Ragged tiles go through the tile buffer.
     let private kernel512x8
         (kc: int, a: nativeptr<float>, aStride: int, b: nativeptr<float>, bStride: int,
          c: nativeptr<float>, ldc: int, overwrite: bool, bias: nativeptr<float>)
@@ -314,7 +351,9 @@ module internal Gemm =
         store512 (NativePtr.add row 8, c71, overwrite, bias, 7)
         store512 (NativePtr.add row 16, c72, overwrite, bias, 7)
 
-    /// 4×24 kernel for row tails of exactly four (12 accumulators; half the FMA density of 8×24).
+    /// 4×24 kernel for row tails of two to four rows (12 accumulators: still enough independent FMA
+    /// chains to cover the FMA latency, unlike 2 or 3 separate single-row passes); the caller sends
+    /// tails of 2 or 3 rows to the tile buffer.
     let private kernel512x4
         (kc: int, a: nativeptr<float>, aStride: int, b: nativeptr<float>, bStride: int,
          c: nativeptr<float>, ldc: int, overwrite: bool, bias: nativeptr<float>)
@@ -396,6 +435,25 @@ module internal Gemm =
         store512 (c, c00, overwrite, bias, 0)
         store512 (NativePtr.add c 8, c01, overwrite, bias, 0)
         store512 (NativePtr.add c 16, c02, overwrite, bias, 0)
+
+    /// Copies the `rows`×`cols` corner of an 8×24 tile buffer (row stride 24) to C with the same final
+    /// operation a full tile uses (T, T + bias[i] or C + T), vectorised with masked loads and stores.
+    let private copyOutTile512
+        (tile: nativeptr<float>, rows: int, cols: int, c: nativeptr<float>, ldc: int, overwrite: bool,
+         bias: nativeptr<float>)
+        =
+        for r in 0 .. rows - 1 do
+            let src = NativePtr.add tile (r * 24)
+            storeRow512 (
+                NativePtr.add c (r * ldc),
+                Vector512.Load src,
+                Vector512.Load(NativePtr.add src 8),
+                Vector512.Load(NativePtr.add src 16),
+                cols,
+                overwrite,
+                bias,
+                r
+            )
 
     /// a·b + c as one FMA where the hardware has it (otherwise separately rounded: still
     /// deterministic for a given machine).
@@ -536,9 +594,10 @@ module internal Gemm =
                 NativePtr.set dst 2 (NativePtr.get dst 2 + s2)
                 NativePtr.set dst 3 (NativePtr.get dst 3 + s3)
 
-    /// Runs the path's kernels over `rows` (≤ mr) rows of one packed A micro-panel (column stride mr).
-    /// On the 512-bit path 5–7 rows go through the full 8-row kernel (the packed A panel is zero
-    /// padded, so the extra rows are harmless) — the caller routes those into the tile buffer.
+    /// Runs the path's kernels over `rows` (≤ mr) rows of one packed A micro-panel (column stride mr),
+    /// storing whole nr-wide rows. On the 512-bit path 5–7 rows use the 8-row kernel and 2–3 rows the
+    /// 4-row kernel (the packed A panel is zero padded, so the extra rows compute zeros); the caller
+    /// then points `c` at the tile buffer and copies out only the valid corner.
     let private runTile
         (path: int, mr: int, rows: int, kc: int, a: nativeptr<float>, b: nativeptr<float>, bStride: int,
          c: nativeptr<float>, ldc: int, overwrite: bool, bias: nativeptr<float>)
@@ -546,12 +605,10 @@ module internal Gemm =
         if path = Path512 then
             if rows > 4 then
                 kernel512x8 (kc, a, mr, b, bStride, c, ldc, overwrite, bias)
-            elif rows = 4 then
+            elif rows > 1 then
                 kernel512x4 (kc, a, mr, b, bStride, c, ldc, overwrite, bias)
             else
-                for r in 0 .. rows - 1 do
-                    let rowBias = if NativePtr.isNullPtr bias then bias else NativePtr.add bias r
-                    kernel512x1 (kc, NativePtr.add a r, mr, b, bStride, NativePtr.add c (r * ldc), overwrite, rowBias)
+                kernel512x1 (kc, a, mr, b, bStride, c, overwrite, bias)
         elif path = Path256 then
             if rows = 4 then
                 kernel256x4 (kc, a, mr, b, bStride, c, ldc, overwrite, bias)
@@ -641,7 +698,10 @@ module internal Gemm =
         let mcBlock = min McMax (((m + mr - 1) / mr) * mr)
         // B is read in place (no packing) when few A panels would reuse a packed copy; only its
         // ragged last micro-panel is packed, so full-width loads never run past the row.
-        let directB = not transB && m <= 2 * mr
+        let directB = not transB && m <= mr
+        // One or two rows on the 512-bit path: the single-row kernel reads A where it is (stride 1
+        // along k, or lda when A is stored transposed), so A is not packed at all.
+        let directA = directB && path = Path512 && m <= 2
         let aLength = mcBlock * kcBlock
         let bLength = if directB then kcBlock * nr else kcBlock * ncBlock
         let scratch = GemmScratch.Get(aLength + bLength + mr * nr)
@@ -667,7 +727,8 @@ module internal Gemm =
                 let mutable ic = 0
                 while ic < m do
                     let mb = min mcBlock (m - ic)
-                    packA (a, lda, transA, ic, mb, pc, kb, mr, aPack)
+                    if not directA then
+                        packA (a, lda, transA, ic, mb, pc, kb, mr, aPack)
                     let mutable jr = 0
                     while jr < nb do
                         let cols = min nr (nb - jr)
@@ -685,13 +746,26 @@ module internal Gemm =
                             let aPanel = NativePtr.add aPack (ir * kb)
                             let cTile = NativePtr.add c ((ic + ir) * ldc + jc + jr)
                             let rowBias = if NativePtr.isNullPtr bias then bias else NativePtr.add bias (ic + ir)
-                            // Full-width tiles (and 4- or 1-row tiles, which have exact kernels) go
-                            // straight to C; ragged ones go through the tile buffer and are copied out
-                            // element by element with the same final operation (T, T + bias or C + T).
-                            let ragged = cols < nr || (path = Path512 && rows > 4 && rows < 8)
-                            if not ragged then
+                            if directA then
+                                for r in 0 .. rows - 1 do
+                                    let i = ic + ir + r
+                                    let aRow = if transA then NativePtr.add a (pc * lda + i) else NativePtr.add a (i * lda + pc)
+                                    let aStride = if transA then lda else 1
+                                    let biasRow = if NativePtr.isNullPtr bias then bias else NativePtr.add bias i
+                                    let cRow = NativePtr.add cTile (r * ldc)
+                                    if cols = nr then
+                                        kernel512x1 (kb, aRow, aStride, bPanel, bStride, cRow, overwrite, biasRow)
+                                    else
+                                        kernel512x1 (kb, aRow, aStride, bPanel, bStride, tile, true, NativePtr.nullPtr)
+                                        copyOutTile512 (tile, 1, cols, cRow, ldc, overwrite, biasRow)
+                            elif cols = nr && (rows = mr || path <> Path512) then
                                 runTile (path, mr, rows, kb, aPanel, bPanel, bStride, cTile, ldc, overwrite, rowBias)
+                            elif path = Path512 then
+                                runTile (path, mr, rows, kb, aPanel, bPanel, bStride, tile, nr, true, NativePtr.nullPtr)
+                                copyOutTile512 (tile, rows, cols, cTile, ldc, overwrite, rowBias)
                             else
+                                // Narrower paths: ragged columns go through the tile buffer and are copied
+                                // out element by element with the same final operation (T, T + bias or C + T).
                                 runTile (path, mr, rows, kb, aPanel, bPanel, bStride, tile, nr, true, NativePtr.nullPtr)
                                 for r in 0 .. rows - 1 do
                                     let dst = NativePtr.add cTile (r * ldc)
