@@ -436,6 +436,40 @@ module internal Gemm =
         store512 (NativePtr.add c 8, c01, overwrite, bias, 0)
         store512 (NativePtr.add c 16, c02, overwrite, bias, 0)
 
+    /// 1×48 kernel (two B micro-panels' width, read in place): six independent FMA chains instead of
+    /// three, enough to keep both FMA pipes busy through the 4-cycle FMA latency when there is only one
+    /// row. Same per-element order as the other kernels (p ascending, one FMA per step).
+    let private kernel512x1Wide
+        (kc: int, a: nativeptr<float>, aStride: int, b: nativeptr<float>, bStride: int,
+         c: nativeptr<float>, overwrite: bool, bias: nativeptr<float>)
+        =
+        let mutable c00 = Vector512<float>.Zero
+        let mutable c01 = Vector512<float>.Zero
+        let mutable c02 = Vector512<float>.Zero
+        let mutable c03 = Vector512<float>.Zero
+        let mutable c04 = Vector512<float>.Zero
+        let mutable c05 = Vector512<float>.Zero
+        let mutable pa = a
+        let mutable pb = b
+        let mutable p = 0
+        while p < kc do
+            let s = Vector512.Create(NativePtr.read pa)
+            c00 <- Vector512.FusedMultiplyAdd(s, Vector512.Load pb, c00)
+            c01 <- Vector512.FusedMultiplyAdd(s, Vector512.Load(NativePtr.add pb 8), c01)
+            c02 <- Vector512.FusedMultiplyAdd(s, Vector512.Load(NativePtr.add pb 16), c02)
+            c03 <- Vector512.FusedMultiplyAdd(s, Vector512.Load(NativePtr.add pb 24), c03)
+            c04 <- Vector512.FusedMultiplyAdd(s, Vector512.Load(NativePtr.add pb 32), c04)
+            c05 <- Vector512.FusedMultiplyAdd(s, Vector512.Load(NativePtr.add pb 40), c05)
+            pa <- NativePtr.add pa aStride
+            pb <- NativePtr.add pb bStride
+            p <- p + 1
+        store512 (c, c00, overwrite, bias, 0)
+        store512 (NativePtr.add c 8, c01, overwrite, bias, 0)
+        store512 (NativePtr.add c 16, c02, overwrite, bias, 0)
+        store512 (NativePtr.add c 24, c03, overwrite, bias, 0)
+        store512 (NativePtr.add c 32, c04, overwrite, bias, 0)
+        store512 (NativePtr.add c 40, c05, overwrite, bias, 0)
+
     /// Copies the `rows`×`cols` corner of an 8×24 tile buffer (row stride 24) to C with the same final
     /// operation a full tile uses (T, T + bias[i] or C + T), vectorised with masked loads and stores.
     let private copyOutTile512
@@ -732,6 +766,8 @@ module internal Gemm =
                     let mutable jr = 0
                     while jr < nb do
                         let cols = min nr (nb - jr)
+                        // Unpacked A and B: two full panels at once through the 1×48 kernel.
+                        let wide = directA && jr + 2 * nr <= nb
                         let mutable bPanel = NativePtr.add bPack (jr * kb)
                         let mutable bStride = nr
                         if directB then
@@ -753,7 +789,9 @@ module internal Gemm =
                                     let aStride = if transA then lda else 1
                                     let biasRow = if NativePtr.isNullPtr bias then bias else NativePtr.add bias i
                                     let cRow = NativePtr.add cTile (r * ldc)
-                                    if cols = nr then
+                                    if wide then
+                                        kernel512x1Wide (kb, aRow, aStride, bPanel, bStride, cRow, overwrite, biasRow)
+                                    elif cols = nr then
                                         kernel512x1 (kb, aRow, aStride, bPanel, bStride, cRow, overwrite, biasRow)
                                     else
                                         kernel512x1 (kb, aRow, aStride, bPanel, bStride, tile, true, NativePtr.nullPtr)
@@ -781,7 +819,7 @@ module internal Gemm =
                                         for j in 0 .. cols - 1 do
                                             NativePtr.set dst j (NativePtr.get src j + beta)
                             ir <- ir + mr
-                        jr <- jr + nr
+                        jr <- jr + (if wide then 2 * nr else nr)
                     ic <- ic + mcBlock
                 pc <- pc + kcBlock
             jc <- jc + ncBlock
