@@ -730,8 +730,9 @@ module internal Gemm =
         let kcBlock = (k + kSlices - 1) / kSlices
         let ncBlock = min NcMax (((n + nr - 1) / nr) * nr)
         let mcBlock = min McMax (((m + mr - 1) / mr) * mr)
-        // B is read in place (no packing) when few A panels would reuse a packed copy; only its
-        // ragged last micro-panel is packed, so full-width loads never run past the row.
+        // B is read in place (no packing) when a single A panel would use it, so a packed copy would
+        // be read only once; only its ragged last micro-panel is packed, so full-width loads never
+        // run past the row. (With two A panels, in-place reads at stride ldb measured slower.)
         let directB = not transB && m <= mr
         // One or two rows on the 512-bit path: the single-row kernel reads A where it is (stride 1
         // along k, or lda when A is stored transposed), so A is not packed at all.
