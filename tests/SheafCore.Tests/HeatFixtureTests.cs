@@ -64,10 +64,15 @@ public sealed class HeatFixtureTests
         Assert.Equal(10_000, result.Steps);
         Assert.Equal(discord.Length, result.DiscordTrace.Count);
         Assert.Equal(Enumerable.Range(0, 10_001), result.TraceSteps);
+        // Compare residual norms √discord: the state carries round-off of ~1e-16, so the residual may differ by that
+        // much absolutely (which is a large relative error once the discord itself is ~1e-15), plus 1e-9 relatively.
         double worst = 0;
         for (int t = 0; t < discord.Length; t++)
-            worst = Math.Max(worst, Math.Abs(discord[t] - result.DiscordTrace[t]) / (discord[t] + 1e-24));
-        Assert.True(worst < 1e-9, $"largest relative trajectory deviation {worst}");
+        {
+            double expected = Math.Sqrt(discord[t]), actual = Math.Sqrt(result.DiscordTrace[t]);
+            worst = Math.Max(worst, Math.Abs(expected - actual) / (1e-9 * expected + 1e-14));
+        }
+        Assert.True(worst <= 1, $"trajectory deviation {worst} × the round-off allowance");
         Assert.Equal(Doubles(run.Root.GetProperty("relu_crossing_steps")).Select(s => (int)s), result.Crossings.Select(c => c.Step).Distinct());
         Assert.Equal(run.Root.GetProperty("output_after_10000_steps").GetDouble(), result.State.Outputs[0, 0], 13);
 
