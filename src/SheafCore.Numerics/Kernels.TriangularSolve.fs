@@ -2,6 +2,7 @@ namespace SheafCore.Numerics
 
 open System
 open System.Numerics.Tensors
+open System.Runtime.Intrinsics
 
 /// Unit lower-triangular systems (I + N) x = b where N is strictly lower triangular and sparse.
 [<RequireQualifiedAccess>]
@@ -57,3 +58,31 @@ module internal TriangularSolve =
     /// vectorised by TensorPrimitives.
     let applyMask (mask: ReadOnlySpan<float>, source: ReadOnlySpan<float>, destination: Span<float>) =
         TensorPrimitives.Multiply(mask, source, destination)
+
+    /// <summary>Scalar reference of the self-consistent ReLU block row: destination_i = source_i if source_i ≥ 0, else 0
+    /// (R = diag(source ≥ 0); z = 0 counts as active, so −0.0 is kept as −0.0).</summary>
+    let activeProjectionReference (source: ReadOnlySpan<float>, destination: Span<float>) =
+        Guard.atLeast (nameof destination) source.Length destination.Length
+        for i in 0 .. source.Length - 1 do
+            destination[i] <- if source[i] >= 0.0 then source[i] else 0.0
+
+    /// <summary>destination = R z with R = diag(z ≥ 0), vectorised: a compare mask selects z or 0 per lane.</summary>
+    /// <remarks>Same result as the reference bit for bit (a select, no arithmetic). Widest available vector first,
+    /// scalar tail.</remarks>
+    let activeProjection (source: ReadOnlySpan<float>, destination: Span<float>) =
+        Guard.atLeast (nameof destination) source.Length destination.Length
+        let n = source.Length
+        let mutable i = 0
+        if Vector512.IsHardwareAccelerated then
+            while i + 8 <= n do
+                let v = Vector512.Create<float>(source.Slice(i, 8))
+                Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(v, Vector512<float>.Zero), v, Vector512<float>.Zero).CopyTo(destination.Slice(i, 8))
+                i <- i + 8
+        elif Vector256.IsHardwareAccelerated then
+            while i + 4 <= n do
+                let v = Vector256.Create<float>(source.Slice(i, 4))
+                Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(v, Vector256<float>.Zero), v, Vector256<float>.Zero).CopyTo(destination.Slice(i, 4))
+                i <- i + 4
+        while i < n do
+            destination[i] <- if source[i] >= 0.0 then source[i] else 0.0
+            i <- i + 1

@@ -121,8 +121,7 @@ module internal Forward =
             let nOut = mlp.Layers[l + 1]
             let nIn = mlp.Layers[l]
             let z = Span<float>(workspace.Z[l])
-            fillRowBias (nOut, batch, ReadOnlySpan mlp.Biases[l], z)
-            Gemm.multiply (nOut, batch, nIn, ReadOnlySpan mlp.Weights[l], nIn, previous, batch, z, batch, true)
+            Gemm.multiplyAddBias (nOut, batch, nIn, ReadOnlySpan mlp.Weights[l], nIn, previous, batch, ReadOnlySpan mlp.Biases[l], z, batch)
             if l < mlp.HiddenCount then
                 Activations.relu (ReadOnlySpan workspace.Z[l], Span workspace.A[l])
                 previous <- ReadOnlySpan workspace.A[l]

@@ -43,8 +43,7 @@ module internal UnitriangularSolve =
     let private weightRow (mlp: Mlp, l: int, batch: int, previous: ReadOnlySpan<float>, z: Span<float>) =
         let nOut = mlp.Layers[l + 1]
         let nIn = mlp.Layers[l]
-        Forward.fillRowBias (nOut, batch, ReadOnlySpan mlp.Biases[l], z)
-        Gemm.multiply (nOut, batch, nIn, ReadOnlySpan mlp.Weights[l], nIn, previous, batch, z, batch, true)
+        Gemm.multiplyAddBias (nOut, batch, nIn, ReadOnlySpan mlp.Weights[l], nIn, previous, batch, ReadOnlySpan mlp.Biases[l], z, batch)
 
     let private validate (mlp: Mlp, x: ReadOnlySpan<float>, stalks: NetworkStalks) =
         if isNull (box mlp) then nullArg (nameof mlp)
@@ -64,9 +63,7 @@ module internal UnitriangularSolve =
             weightRow (mlp, l, batch, previous, z)
             if l < mlp.HiddenCount then
                 // ReLU block row: a = R z with R = diag(z ≥ 0), i.e. a = z where z ≥ 0 and 0 elsewhere.
-                let a = Span<float>(stalks.A[l])
-                for i in 0 .. a.Length - 1 do
-                    a[i] <- if z[i] >= 0.0 then z[i] else 0.0
+                TriangularSolve.activeProjection (ro z, Span stalks.A[l])
                 previous <- ReadOnlySpan stalks.A[l]
         Activations.applyOutput (mlp.Output, mlp.OutputDim, batch, ReadOnlySpan stalks.Z[mlp.AffineCount - 1], Span stalks.Output)
 
