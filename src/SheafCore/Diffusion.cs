@@ -145,3 +145,10 @@ public sealed class DiffusionDivergedException : InvalidOperationException
     /// <summary>A step size that keeps explicit Euler stable for every activation pattern (from the spectral bound of theory §3.3).</summary>
     public double SuggestedTimeStep { get; }
 }
+
+/// <summary>The directly computed equilibrium of the pinned heat equation.</summary>
+/// <param name="State">The equilibrium stalks.</param>
+/// <param name="Converged">Per sample: a self-consistent activation pattern was found. False means the equilibrium
+/// lies on a ReLU switching surface (where explicit Euler chatters) or the iteration cycled.</param>
+/// <param name="Iterations">Per sample: linear solves used.</param>
+public sealed record EquilibriumResult(NetworkStalkState State, IReadOnlyList<bool> Converged, IReadOnlyList<int> Iterations);

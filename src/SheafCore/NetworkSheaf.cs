@@ -141,8 +141,52 @@ public sealed class NetworkSheaf
         CheckState(initial);
         options ??= new DiffusionOptions();
         var mlp = Network.Core;
-        int batch = initial.BatchSize;
-        var x = (double[])initial.Inputs.Clone();
+        var (x, pinArray) = ResolvePins(initial, pins);
+        var stalks = initial.CloneCore();
+        var settings = new HeatSettings(
+            options.Alpha, options.TimeStep, options.Tolerance, options.MinimumSteps, options.MaximumSteps,
+            (Numerics.OutputForceMode)(int)options.OutputForce, options.DiscordTraceInterval, options.MaximumCrossingEvents);
+        Action<int, double, double>? report = progress is null ? null : (step, change, discord) => progress.Report(new DiffusionProgress(step, change, discord));
+        var run = options.Integrator switch
+        {
+            DiffusionIntegrator.Euler => NetworkHeat.runEuler(mlp, x, stalks, pinArray, settings, report, cancellationToken),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Integrator, "This integrator is not available yet."),
+        };
+        if (run.Diverged)
+            throw new DiffusionDivergedException(run.DivergenceReason, run.Steps, NetworkHeat.stableStep(mlp, options.Alpha, NetworkHeat.maxGamma(pinArray)));
+        if (Network.Output == OutputActivation.Identity) Array.Copy(stalks.Z[^1], stalks.Output, stalks.Output.Length);
+        return new DiffusionResult(
+            new NetworkStalkState(Network, x, stalks), run.Converged, run.Steps, run.LaplacianApplications, run.RejectedSteps, run.FinalChange,
+            run.TraceSteps, run.DiscordTrace,
+            run.Crossings.Select(c => new ReluCrossing(c.Step, c.Sample, c.Layer, c.Neuron)).ToArray());
+    }
+
+    /// <summary>
+    /// The equilibrium of the pinned heat equation computed directly (theory §4): per sample, the least-squares cochain
+    /// minimising ½‖δ<sub>Ω</sub>(σ)ω + δ<sub>U</sub>u‖² + ½Σγ‖v − t‖² with the hard pins held, for the activation pattern σ
+    /// of the solution itself (found by iterating σ ← pattern(ω(σ)) from the initial guess). Identity-output networks only.
+    /// </summary>
+    /// <param name="initialGuess">Stalks whose pattern starts the iteration (e.g. the forward pass or a diffused state).</param>
+    /// <param name="pins">Pinned neurons (null: only the input, whose equilibrium is the forward pass).</param>
+    /// <param name="maximumIterations">Cap on pattern updates per sample (default 50).</param>
+    /// <returns>The equilibrium stalks and, per sample, whether a self-consistent pattern was found.</returns>
+    /// <exception cref="ArgumentException">A sigmoid/softmax network, or bad pins.</exception>
+    public EquilibriumResult SolveEquilibrium(NetworkStalkState initialGuess, IReadOnlyList<NeuronPin>? pins = null, int maximumIterations = 50)
+    {
+        CheckState(initialGuess);
+        var (x, corePins) = ResolvePins(initialGuess, pins);
+        var stalks = initialGuess.CloneCore();
+        var samples = NetworkEquilibrium.solve(Network.Core, x, stalks, corePins, maximumIterations);
+        return new EquilibriumResult(
+            new NetworkStalkState(Network, x, stalks),
+            samples.Select(r => r.Converged).ToArray(),
+            samples.Select(r => r.Iterations).ToArray());
+    }
+
+    private (double[] X, StalkPin[] Pins) ResolvePins(NetworkStalkState state, IReadOnlyList<NeuronPin>? pins)
+    {
+        int batch = state.BatchSize;
+        var x = (double[])state.Inputs.Clone();
         var corePins = new List<StalkPin>();
         foreach (var pin in pins ?? [])
         {
@@ -156,24 +200,7 @@ public sealed class NetworkSheaf
             }
             corePins.Add(new StalkPin(index, coordinates, targets, pin.Coupling ?? 0.0, pin.IsHard));
         }
-        var stalks = initial.CloneCore();
-        var settings = new HeatSettings(
-            options.Alpha, options.TimeStep, options.Tolerance, options.MinimumSteps, options.MaximumSteps,
-            (Numerics.OutputForceMode)(int)options.OutputForce, options.DiscordTraceInterval, options.MaximumCrossingEvents);
-        Action<int, double, double>? report = progress is null ? null : (step, change, discord) => progress.Report(new DiffusionProgress(step, change, discord));
-        var pinArray = corePins.ToArray();
-        var run = options.Integrator switch
-        {
-            DiffusionIntegrator.Euler => NetworkHeat.runEuler(mlp, x, stalks, pinArray, settings, report, cancellationToken),
-            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Integrator, "This integrator is not available yet."),
-        };
-        if (run.Diverged)
-            throw new DiffusionDivergedException(run.DivergenceReason, run.Steps, NetworkHeat.stableStep(mlp, options.Alpha, NetworkHeat.maxGamma(pinArray)));
-        if (Network.Output == OutputActivation.Identity) Array.Copy(stalks.Z[^1], stalks.Output, stalks.Output.Length);
-        return new DiffusionResult(
-            new NetworkStalkState(Network, x, stalks), run.Converged, run.Steps, run.LaplacianApplications, run.RejectedSteps, run.FinalChange,
-            run.TraceSteps, run.DiscordTrace,
-            run.Crossings.Select(c => new ReluCrossing(c.Step, c.Sample, c.Layer, c.Neuron)).ToArray());
+        return (x, corePins.ToArray());
     }
 
     /// <summary>The activation pattern of one input under the forward pass (z ≥ 0 counts as active).</summary>
