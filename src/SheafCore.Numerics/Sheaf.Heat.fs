@@ -43,10 +43,17 @@ type internal SheafHeatSettings =
       /// RKC2 local error tolerance (absolute part).
       LocalAbsoluteTolerance: float
       /// RKC2 stage cap.
-      MaximumStages: int }
+      MaximumStages: int
+      /// RKC2 damping ε (see <c>RkcSettings.Damping</c>).
+      Damping: float }
 
     /// α = 1, dt = 0.01, tol = 1e-9, min 5, max 100,000 steps (the reference code's defaults, theory §3.2);
-    /// RKC2 local tolerances 1e-6 and up to 250 stages.
+    /// RKC2: local tolerances 1e-4, up to 250 stages, damping ε = 10. A run to equilibrium needs no transient
+    /// accuracy (the equilibrium is a fixed point of every RKC2 step), but it must kill the stiff part of the residual:
+    /// with the RKC code's ε = 2/13 a long step damps stiff modes only by |P_s| ≤ 0.95, with ε = 10 by ≤ 0.24, at the
+    /// price of a stability interval ≈ 0.35 s² instead of 0.65 s². Measured on random pinned sheaves (C⁰ ≤ 21,
+    /// κ ≤ 300), products of Euler at dt = 0.01 over RKC2 to the same residual: median 3.5 with (1e-4, 2/13),
+    /// 5.1 with (1e-6, 2/13), 7.6 with (1e-4, 5), 8.7 with (1e-4, 10).
     static member Default =
         { Alpha = 1.0
           Dt = 0.01
@@ -54,9 +61,10 @@ type internal SheafHeatSettings =
           MinSteps = 5
           MaxSteps = 100_000
           EnergyEvery = 1
-          LocalRelativeTolerance = 1e-6
-          LocalAbsoluteTolerance = 1e-6
-          MaximumStages = 250 }
+          LocalRelativeTolerance = 1e-4
+          LocalAbsoluteTolerance = 1e-4
+          MaximumStages = 250
+          Damping = 10.0 }
 
 /// What a general-sheaf heat run did.
 type internal SheafHeatResult =
@@ -224,10 +232,16 @@ module internal SheafHeat =
 
     /// <summary>Power-iteration estimate of ρ = λ_max(A), A = α·(L_FF + diag(γ_F)) on the free coordinates F (the
     /// Jacobian of the pinned heat field, up to sign), with the number of Laplacian products used.</summary>
-    /// <remarks>Deterministic start vector (seeded normal, zero on hard pins); Rayleigh quotients until two successive
-    /// ones agree to 1e-4 relatively (at least 10, at most 300 iterations). Power iteration approaches λ_max from
+    /// <param name="laplacian">Assembled sheaf Laplacian.</param>
+    /// <param name="alpha">Diffusion rate α.</param>
+    /// <param name="pins">Hard pins (excluded coordinates) and soft pins (γ on the diagonal).</param>
+    /// <param name="relativeChange">Stop when two successive Rayleigh quotients agree to this (after ≥ 5 iterations).</param>
+    /// <param name="maximumIterations">Iteration cap.</param>
+    /// <remarks>Deterministic start vector (seeded normal, zero on hard pins). Power iteration approaches λ_max from
     /// below, so callers add a safety factor. Allocates two C⁰ vectors.</remarks>
-    let estimateSpectralRadius (laplacian: SheafLaplacianMatrix, alpha: float, pins: SheafHeatPins) : float * int =
+    let estimateSpectralRadius
+        (laplacian: SheafLaplacianMatrix, alpha: float, pins: SheafHeatPins, relativeChange: float, maximumIterations: int)
+        : float * int =
         if isNull laplacian then nullArg (nameof laplacian)
         let n = laplacian.Dimension
         Guard.length (nameof pins) n pins.HardMask.Length
@@ -264,8 +278,8 @@ module internal SheafHeat =
             let norm = normalise v
             go <-
                 norm > 0.0
-                && iterations < 300
-                && (iterations < 10 || abs (theta - previous) > 1e-4 * abs theta)
+                && iterations < maximumIterations
+                && (iterations < 5 || abs (theta - previous) > relativeChange * abs theta)
             previous <- theta
         max theta 0.0, iterations
 
@@ -361,7 +375,8 @@ module internal SheafHeat =
                 field.Energies.Add energy
         let applicationsBeforeEstimate = field.Applications
         let rho, powerIterations =
-            if diverged then estimateSpectralRadius (laplacian, settings.Alpha, pins) else nan, 0
+            // A careful estimate here: the suggestion 1.9/ρ̂ is only below the limit 2/ρ if ρ̂ > 0.95ρ.
+            if diverged then estimateSpectralRadius (laplacian, settings.Alpha, pins, 1e-6, 1000) else nan, 0
         let ts, tt, te = finishTrace field
         { Converged = converged
           Diverged = diverged
@@ -407,7 +422,9 @@ module internal SheafHeat =
         initial.CopyTo x
         for i in 0 .. n - 1 do
             if pins.HardMask[i] then x[i] <- pins.HardValues[i]
-        let rhoHat, powerIterations = estimateSpectralRadius (laplacian, settings.Alpha, pins)
+        // A rough estimate is enough: the 1.2 safety factor and the error control (which rejects a step that excites
+        // an unstable mode) cover the power iteration's approach from below. Tolerance and cap as in the RKC code.
+        let rhoHat, powerIterations = estimateSpectralRadius (laplacian, settings.Alpha, pins, 0.01, 50)
         let field = PinnedHeatField(laplacian, settings.Alpha, pins)
         field.ResetMonitor(settings.Tolerance, settings.MinSteps, settings.EnergyEvery, Span<float>.op_Implicit x)
         let rkcSettings =
@@ -417,7 +434,8 @@ module internal SheafHeat =
               MaximumStep = Double.PositiveInfinity
               EndTime = Double.PositiveInfinity
               MaximumSteps = settings.MaxSteps
-              MaximumStages = settings.MaximumStages }
+              MaximumStages = settings.MaximumStages
+              Damping = settings.Damping }
         let result = Rkc.integrate (field, 1.2 * rhoHat, rkcSettings, x, field, RkcWorkspace n)
         for i in 0 .. n - 1 do
             if pins.HardMask[i] then x[i] <- pins.HardValues[i]
