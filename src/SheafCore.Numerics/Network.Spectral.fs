@@ -79,7 +79,8 @@ module internal Lanczos =
         let mutable scale = 0.0
         for i in 0 .. m - 1 do
             scale <- max scale (abs a[i] + (if i < m - 1 then abs b[i] else 0.0))
-        let tiny = Double.Epsilon + Double.Epsilon * 0.0 + 1e-15 * max scale 1e-300
+        // Replacement for an exactly zero pivot: T − θI is singular when θ is exact, which inverse iteration wants.
+        let tiny = 1e-15 * max scale 1e-300
         for i in 0 .. m - 1 do
             // A start vector with no special structure, so it is not orthogonal to the wanted eigenvector.
             s[i] <- 1.0 + 0.1 * float ((i * 7919) % 13)
@@ -190,7 +191,8 @@ module internal Lanczos =
             rMin <- beta * abs sMin[m - 1]
             rMax <- beta * abs sMax[m - 1]
             let scale = max (abs thetaMin) (abs thetaMax)
-            let floor = 64.0 * Double.Epsilon * 0.0 + 64.0 * 2.220446049250313e-16 * scale
+            // Round-off floor 64ε·max|θ| (ε = 2⁻⁵², machine epsilon): residuals cannot be driven below it.
+            let floor = 64.0 * 2.220446049250313e-16 * scale
             let okMin = rMin <= relativeTolerance * abs thetaMin || rMin <= floor
             let okMax = rMax <= relativeTolerance * abs thetaMax || rMax <= floor
             let invariant = beta <= floor
