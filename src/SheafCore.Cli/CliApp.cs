@@ -17,6 +17,7 @@ public static class CliApp
         var root = new RootCommand("SheafCore: neural networks as cellular sheaves (harmonic extension, diffusion, training, diagnostics).");
         root.Options.Add(context.Quiet);
         root.Subcommands.Add(DemoCommand.Create(context));
+        root.Subcommands.Add(InitCommand.Create(context));
         root.Subcommands.Add(ForwardCommand.Create(context));
         root.Subcommands.Add(DiffuseCommand.Create(context));
 

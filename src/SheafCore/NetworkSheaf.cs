@@ -150,7 +150,8 @@ public sealed class NetworkSheaf
         var run = options.Integrator switch
         {
             DiffusionIntegrator.Euler => NetworkHeat.runEuler(mlp, x, stalks, pinArray, settings, report, cancellationToken),
-            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Integrator, "This integrator is not available yet."),
+            DiffusionIntegrator.Adaptive => NetworkAdaptiveHeat.run(mlp, x, stalks, pinArray, settings, report, cancellationToken),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Integrator, "Unknown integrator."),
         };
         if (run.Diverged)
             throw new DiffusionDivergedException(run.DivergenceReason, run.Steps, NetworkHeat.stableStep(mlp, options.Alpha, NetworkHeat.maxGamma(pinArray)));

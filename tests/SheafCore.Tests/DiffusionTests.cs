@@ -24,6 +24,45 @@ public sealed class DiffusionTests
         Assert.True(result.DiscordTrace[0] > 1.0);
     }
 
+    [Theory]
+    [InlineData(OutputActivation.Identity)]
+    [InlineData(OutputActivation.Sigmoid)]
+    [InlineData(OutputActivation.Softmax)]
+    public void Adaptive_ReachesTheEulerEquilibriumWithFarFewerLaplacianApplications(OutputActivation output)
+    {
+        var sheaf = Sheaf(output);
+        var initial = sheaf.CreateState(Inputs, StalkInitialization.Random, seed: 11);
+        var options = new DiffusionOptions { Tolerance = 1e-10 };
+        var euler = sheaf.Diffuse(initial, options, cancellationToken: TestContext.Current.CancellationToken);
+        var adaptive = sheaf.Diffuse(initial, new DiffusionOptions { Tolerance = 1e-10, Integrator = DiffusionIntegrator.Adaptive }, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(euler.Converged);
+        Assert.True(adaptive.Converged);
+        Assert.True(adaptive.LaplacianApplications * 5 < euler.LaplacianApplications, $"adaptive {adaptive.LaplacianApplications} vs Euler {euler.LaplacianApplications}");
+        var a = adaptive.State.GetFreeCoordinates(1);
+        var e = euler.State.GetFreeCoordinates(1);
+        for (int i = 0; i < a.Length; i++) Assert.Equal(e[i], a[i], 6);
+        // The discord trace of the adaptive run never increases (its steps are accepted only if the energy does not grow).
+        for (int t = 1; t < adaptive.DiscordTrace.Count; t++) Assert.True(adaptive.DiscordTrace[t] <= adaptive.DiscordTrace[t - 1] * (1 + 1e-9) + 1e-30);
+    }
+
+    [Fact]
+    public void Adaptive_WithPinsAgreesWithTheExactEquilibrium()
+    {
+        var sheaf = Sheaf();
+        var initial = sheaf.CreateState(Inputs, StalkInitialization.Forward);
+        NeuronPin[] pins = [NeuronPin.Parse("z1:0=0.3"), NeuronPin.Soft("a2", 0.5, 2.0, 1)];
+        var adaptive = sheaf.Diffuse(initial, new DiffusionOptions { Tolerance = 1e-11, Integrator = DiffusionIntegrator.Adaptive }, pins, cancellationToken: TestContext.Current.CancellationToken);
+        var exact = sheaf.SolveEquilibrium(adaptive.State, pins);
+        Assert.True(adaptive.Converged);
+        Assert.All(exact.Converged, Assert.True);
+        for (int s = 0; s < 3; s++)
+        {
+            var a = adaptive.State.GetFreeCoordinates(s);
+            var x = exact.State.GetFreeCoordinates(s);
+            for (int i = 0; i < a.Length; i++) Assert.Equal(x[i], a[i], 7);
+        }
+    }
+
     [Fact]
     public void Diffuse_LeavesTheInitialStateUntouchedAndIsDeterministic()
     {

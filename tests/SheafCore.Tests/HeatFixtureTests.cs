@@ -111,4 +111,34 @@ public sealed class HeatFixtureTests
             for (int j = 0; j < 2; j++) Assert.Equal(forwardZ1[j] / (1 + gamma), z1[0, j], 11);
         }
     }
+
+    [Fact]
+    public void ExactEquilibrium_MatchesTheDiffusedHardAndSoftPinResults()
+    {
+        using var hard = Load("pinning", "hard_pin_z1_0_eq_0.5.json");
+        var hardExact = hard.Sheaf.SolveEquilibrium(hard.Initial, [NeuronPin.Parse("z1:0=0.5")]);
+        Assert.True(hardExact.Converged[0]);
+        // The diffused reference stopped at a step change of 1e-12, i.e. ≈ 1e-12 / (dt·λ_min) ≈ 4e-10 from its equilibrium.
+        Assert.Equal(hard.Root.GetProperty("output")[0].GetDouble(), hardExact.State.Outputs[0, 0], 9);
+
+        using var soft = Load("pinning", "soft_pin_z1_toward_0.json");
+        foreach (var row in soft.Root.GetProperty("results").EnumerateArray())
+        {
+            double gamma = row.GetProperty("gamma").GetDouble();
+            var exact = soft.Sheaf.SolveEquilibrium(soft.Initial, [NeuronPin.Soft("z1", 0.0, gamma)]);
+            Assert.True(exact.Converged[0]);
+            Assert.Equal(row.GetProperty("output").GetDouble(), exact.State.Outputs[0, 0], 11);
+        }
+    }
+
+    [Fact]
+    public void Adaptive_ReachesTheReferenceEquilibriumFromTheReferenceInitialStalks()
+    {
+        using var run = Load("heat", "h1_241_seed42_x1_0.5_init7.json");
+        var euler = run.Sheaf.Diffuse(run.Initial, new DiffusionOptions { Tolerance = 1e-12 }, cancellationToken: TestContext.Current.CancellationToken);
+        var adaptive = run.Sheaf.Diffuse(run.Initial, new DiffusionOptions { Tolerance = 1e-12, Integrator = DiffusionIntegrator.Adaptive }, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(adaptive.Converged);
+        Assert.True(adaptive.LaplacianApplications * 10 <= euler.LaplacianApplications, $"{adaptive.LaplacianApplications} vs {euler.LaplacianApplications}");
+        Assert.Equal(run.Root.GetProperty("forward_output")[0].GetDouble(), adaptive.State.Outputs[0, 0], 9);
+    }
 }
