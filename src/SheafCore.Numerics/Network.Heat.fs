@@ -370,6 +370,9 @@ module internal NetworkHeat =
                     recordCrossings (mlp, stalks, masks, step, settings.MaxCrossings, crossings)
                     converged <- step >= settings.MinSteps && change < settings.Tolerance
                     if not (isNull progress) && step % 1000 = 0 then progress.Invoke(step, change, discord)
+        // For an identity output the output stalk is z^(k+1) itself.
+        if mlp.Output = OutputActivation.Identity then
+            Array.blit stalks.Z[mlp.AffineCount - 1] 0 stalks.Output 0 stalks.Output.Length
         let finalDiscord = if diverged then nan else discordOf (mlp, ReadOnlySpan x, stalks, ws)
         if traceSteps.Count = 0 || traceSteps[traceSteps.Count - 1] <> step then
             traceSteps.Add step

@@ -204,6 +204,41 @@ public sealed class NetworkSheaf
         return (x, corePins.ToArray());
     }
 
+    /// <summary>The spectral X-ray of L<sub>Ω</sub> at each input's own activation pattern (forward pass, z ≥ 0 active).</summary>
+    /// <param name="inputs">Samples × n<sub>0</sub>.</param>
+    /// <param name="method">Lanczos (default) or Dense.</param>
+    /// <param name="seed">Seed of the Lanczos start vector.</param>
+    /// <returns>One X-ray per sample.</returns>
+    public IReadOnlyList<SpectralXRay> XRay(double[,] inputs, SpectralMethod method = SpectralMethod.Lanczos, int seed = 0)
+    {
+        int batch = Network.CheckInputs(inputs, nameof(inputs));
+        if (!Enum.IsDefined(method)) throw new ArgumentOutOfRangeException(nameof(method), method, "Unknown method.");
+        var x = Matrices.ToFeatureMajor(inputs, nameof(inputs));
+        return NetworkSpectrum.xrayBatch(Network.Core, x, batch, (Numerics.SpectralMethod)(int)method, seed)
+            .Select(r => new SpectralXRay(r)).ToArray();
+    }
+
+    /// <summary>The X-ray of L<sub>Ω</sub> at a given activation pattern.</summary>
+    /// <param name="pattern">The pattern.</param>
+    /// <param name="method">Lanczos (default) or Dense.</param>
+    /// <param name="seed">Seed of the Lanczos start vector.</param>
+    /// <returns>The X-ray.</returns>
+    public SpectralXRay XRay(ActivationPattern pattern, SpectralMethod method = SpectralMethod.Lanczos, int seed = 0)
+    {
+        if (!Enum.IsDefined(method)) throw new ArgumentOutOfRangeException(nameof(method), method, "Unknown method.");
+        return new SpectralXRay(NetworkSpectrum.xray(Network.Core, CorePattern(pattern), (Numerics.SpectralMethod)(int)method, seed));
+    }
+
+    /// <summary>Medians/quartiles of a batch of X-rays and the eigenvector stability across the batch.</summary>
+    /// <param name="xrays">X-rays of this network (at least one).</param>
+    /// <returns>The summary.</returns>
+    public static SpectralSummary Summarize(IReadOnlyList<SpectralXRay> xrays)
+    {
+        ArgumentNullException.ThrowIfNull(xrays);
+        if (xrays.Count == 0) throw new ArgumentException("At least one X-ray is needed.", nameof(xrays));
+        return new SpectralSummary(NetworkSpectrum.summarise(xrays.Select(x => x.Core).ToArray()));
+    }
+
     /// <summary>The activation pattern of one input under the forward pass (z ≥ 0 counts as active).</summary>
     /// <param name="input">n<sub>0</sub> finite values.</param>
     /// <returns>The pattern.</returns>
