@@ -136,3 +136,37 @@ module ``Gradient agreement`` =
                         && l.Cosine > 0.99
                         && 1.0 - l.Cosine <= 1.0 - coarse.Layers[i].Cosine + 1e-12)
              Prop.label (sprintf "γ=1e-4: %A; γ=1e-3: %A" weak coarse) ok)
+
+module ``Training allocations`` =
+
+    /// Least of three measurements, so a stray runtime allocation (tiering, a timer) does not fail the test.
+    let private allocated (action: unit -> unit) =
+        action ()
+        Array.init 3 (fun _ ->
+            let before = GC.GetAllocatedBytesForCurrentThread()
+            action ()
+            GC.GetAllocatedBytesForCurrentThread() - before)
+        |> Array.min
+
+    [<Xunit.Fact>]
+    let ``the sheaf step and the reverse-mode gradient allocate nothing`` () =
+        for output in [ OutputActivation.Identity; OutputActivation.Sigmoid; OutputActivation.Softmax ] do
+            let mlp = Mlp.HeInitialised([| 2; 12; 7; 3 |], output, 5L)
+            let batch = 40
+            let rng = Rng 9L
+            let x = Array.init (2 * batch) (fun _ -> rng.Normal())
+            let y = Array.init (3 * batch) (fun i -> if i / batch = i % 3 then 1.0 else 0.0)
+            let stalks = NetworkStalks(mlp, batch)
+            UnitriangularSolve.solve (mlp, ReadOnlySpan x, stalks)
+            let settings =
+                { Alpha = 1.0; Beta = 0.01; Dt = 0.01; Epochs = 1; StepsPerEpoch = 1; WarmStart = true
+                  StalkInit = StalkInitMethod.Forward; StalkSeed = 0L; MiniBatchSize = 16; OutputCoupling = 1.0 }
+            let ws = SheafStepWorkspace(mlp, 16)
+            let bp = BackpropWorkspace(mlp, batch)
+            let sheafBytes =
+                allocated (fun () ->
+                    for b in 0 .. 2 do
+                        SheafTraining.step (mlp, x, y, stalks, 16 * b, min 16 (batch - 16 * b), settings, ws) |> ignore)
+            let backpropBytes = allocated (fun () -> Backprop.gradient (mlp, ReadOnlySpan x, ReadOnlySpan y, bp) |> ignore)
+            Xunit.Assert.Equal(0L, sheafBytes)
+            Xunit.Assert.Equal(0L, backpropBytes)
