@@ -273,12 +273,15 @@ module internal GraphData =
     /// max(Σ_j x_vj, 1) after subtracting the global minimum (0 for the non-negative features here).</summary>
     /// <returns>CSR values with the same pattern as the graph's features.</returns>
     let rowNormalisedValues (g: NodeGraph) : float[] =
-        let mutable minimum = if g.FeatureValues.Length = 0 then 0.0 else Array.min g.FeatureValues
-        // Implicit zeros take part in the global minimum unless every row is full.
-        if g.FeatureValues.Length < g.NodeCount * g.FeatureCount then minimum <- min minimum 0.0
-        if minimum <> 0.0 then
-            invalidArg (nameof g) "Features with negative values would make the sparse pattern dense; shift them first."
-        let values = Array.copy g.FeatureValues
+        let full = g.FeatureValues.Length >= g.NodeCount * g.FeatureCount
+        let mutable minimum = if full then Double.PositiveInfinity else 0.0
+        for x in g.FeatureValues do
+            minimum <- min minimum x
+        if not full && minimum < 0.0 then
+            invalidArg (nameof g) "Negative features with implicit zeros: subtracting the minimum would make the pattern dense."
+        // Only a fully stored matrix can have a non-zero minimum here, so the shift keeps the pattern.
+        let shift = if full && g.FeatureValues.Length > 0 then minimum else 0.0
+        let values = Array.map (fun x -> x - shift) g.FeatureValues
         for v in 0 .. g.NodeCount - 1 do
             let mutable sum = 0.0
             for k in g.FeatureRowPointers[v] .. g.FeatureRowPointers[v + 1] - 1 do
