@@ -19,6 +19,7 @@ public static class CliApp
         root.Subcommands.Add(DemoCommand.Create(context));
         root.Subcommands.Add(ForwardCommand.Create(context));
         root.Subcommands.Add(DiffuseCommand.Create(context));
+        root.Subcommands.Add(NsdCommand.Create(context));
 
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
