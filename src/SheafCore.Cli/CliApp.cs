@@ -23,6 +23,7 @@ public static class CliApp
         root.Subcommands.Add(XrayCommand.Create(context));
         root.Subcommands.Add(TrainCommand.Create(context));
         root.Subcommands.Add(TaskCommand.Create(context));
+        root.Subcommands.Add(NsdCommand.Create(context));
 
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -1,0 +1,213 @@
+/// Laws of Neural Sheaf Diffusion (docs/nsd.md §9): exact gradients for every family, the normalised
+/// Laplacian's spectrum, orthogonality of the O(d) maps, and the Diag specialisation against the engine.
+module SheafCore.Properties.NsdProperties
+
+open System
+open FsCheck
+open FsCheck.FSharp
+open FsCheck.Xunit
+
+open SheafCore.Numerics
+open SheafCore.Properties.Tolerance
+
+/// A small random graph (3–7 nodes; self-loops and repeats in the raw list, canonicalised away), sparse
+/// non-negative features, random labels, one split with every node in training, and a random model of
+/// the given family with its parameters perturbed away from the initialisation (W1 ≠ I, ε ≠ 0), all from
+/// one seed.
+module internal NsdGen =
+    let graph (rng: Rng) (classes: int) (features: int) =
+        let n = rng.NextInt(3, 8)
+        let rows = rng.NextInt(n, 3 * n)
+        let sources = Array.init rows (fun _ -> rng.NextInt(0, n))
+        let targets = Array.init rows (fun _ -> rng.NextInt(0, n))
+        let pointers = Array.zeroCreate (n + 1)
+        let columns = ResizeArray<int>()
+        let values = ResizeArray<float>()
+        for v in 0 .. n - 1 do
+            for j in 0 .. features - 1 do
+                if rng.NextDouble() < 0.6 then
+                    columns.Add j
+                    values.Add(rng.Uniform(0.1, 2.0))
+            pointers[v + 1] <- columns.Count
+        let labels = Array.init n (fun _ -> rng.NextInt(0, classes))
+        let split = Array.create n SplitRole.Train
+        GraphData.create (n, features, classes, sources, targets, pointers, columns.ToArray(), values.ToArray(), labels, [| split |])
+
+    let create (family: NsdFamily) (seed: int) =
+        let rng = Rng(int64 seed)
+        let classes = rng.NextInt(2, 4)
+        let inputs = rng.NextInt(2, 5)
+        let g = graph rng classes inputs
+        let d = if family = NsdFamily.Diagonal || family = NsdFamily.Identity then rng.NextInt(1, 4) else rng.NextInt(2, 4)
+        let config =
+            { Family = family
+              StalkDim = d
+              LowPass = rng.NextDouble() < 0.5
+              HighPass = rng.NextDouble() < 0.5
+              Hidden = rng.NextInt(1, 4)
+              Layers = rng.NextInt(1, 3)
+              Dropout = 0.0
+              InputDropout = 0.0
+              SecondLinear = rng.NextDouble() < 0.5
+              EdgeWeights = rng.NextDouble() < 0.7
+              InputCount = inputs
+              ClassCount = classes }
+        let model = NsdModel(config, g)
+        let theta = NsdForward.initialise (model.Layout, rng)
+        for j in 0 .. theta.Length - 1 do
+            theta[j] <- theta[j] + 0.3 * rng.Normal()
+        model, theta
+
+    let describe (family: NsdFamily) (seed: int) =
+        let model, _ = create family seed
+        let c = model.Config
+        sprintf "%A n=%d |E|=%d d=%d lp=%b hp=%b f=%d T=%d second=%b weights=%b seed=%d" family model.Graph.NodeCount
+            model.Graph.EdgeCount c.StalkDim c.LowPass c.HighPass c.Hidden c.Layers c.SecondLinear c.UsesEdgeWeights seed
+
+/// Public seed wrapper (xUnit needs public parameter types; the model types are internal).
+type NsdSeed =
+    | NsdSeed of int
+
+    override this.ToString() =
+        let (NsdSeed s) = this
+        sprintf "seed %d (%s)" s (NsdGen.describe NsdFamily.General s)
+
+type NsdArbitraries =
+    static member NsdSeed() : Arbitrary<NsdSeed> =
+        ArbMap.defaults |> ArbMap.generate<int> |> Gen.map NsdSeed |> Arb.fromGen
+
+/// Largest violation of analytic gradient = central difference over every parameter, scaled so that
+/// 1 means "at the tolerance".
+///
+/// Step h = 1e-6 in float64: the truncation error is h²·|L‴|/6 ≈ 1e-13 and the rounding error about
+/// ε·|L|/h ≈ 1e-10, so a correct gradient agrees to ≈1e-9. ELU is only C¹: if a perturbation crosses its kink,
+/// the central difference is off by at most h/2·|jump of L″| ≈ 5e-7 for O(1) second derivatives. The
+/// tolerance 1e-5·max(1, |g|) sits above both, while a wrong adjoint term shows up at the size of the
+/// gradient itself (≥ 1e-3 here, where parameters and losses are O(1)).
+let private gradientViolation (family: NsdFamily) (seed: int) =
+    let model, theta = NsdGen.create family seed
+    let backward = NsdBackward(model)
+    let nodes = Array.init model.Graph.NodeCount id
+    let rng = Rng(0L)
+    let grad = Array.zeroCreate theta.Length
+    NsdGradients.lossAndGradient (model, backward, theta, nodes, false, rng, grad) |> ignore
+    let h = 1e-6
+    let mutable worst = 0.0
+    for j in 0 .. theta.Length - 1 do
+        let saved = theta[j]
+        theta[j] <- saved + h
+        let up = NsdGradients.loss (model, backward, theta, nodes, false, rng)
+        theta[j] <- saved - h
+        let down = NsdGradients.loss (model, backward, theta, nodes, false, rng)
+        theta[j] <- saved
+        let fd = (up - down) / (2.0 * h)
+        worst <- max worst (abs (fd - grad[j]) / (1e-5 * max 1.0 (abs grad[j])))
+    worst
+
+/// Δ of layer 0 as a dense (nD)×(nD) matrix, column j = Δ·e_j on channel 0.
+let private denseLaplacian (model: NsdModel) =
+    let c = model.Config
+    let n = model.Graph.NodeCount
+    let size = n * c.Stalks
+    let m = DenseMatrix(size, size)
+    let z = Array.zeroCreate (n * c.Width)
+    let y = Array.zeroCreate (n * c.Width)
+    for j in 0 .. size - 1 do
+        Array.Clear z
+        z[j * c.Hidden] <- 1.0
+        NsdForward.applyLaplacian (model, 0, ReadOnlySpan z, Span y)
+        for i in 0 .. size - 1 do
+            m[i, j] <- y[i * c.Hidden]
+    m
+
+let private families = [| NsdFamily.Diagonal; NsdFamily.Orthogonal; NsdFamily.General; NsdFamily.Identity |]
+
+[<Properties(Arbitrary = [| typeof<NsdArbitraries> |], MaxTest = 25)>]
+module ``Neural sheaf diffusion`` =
+
+    [<Property>]
+    let ``Diag-NSD gradients equal central differences`` (NsdSeed seed) =
+        gradientViolation NsdFamily.Diagonal seed <= 1.0
+
+    [<Property>]
+    let ``O(d)-NSD gradients equal central differences`` (NsdSeed seed) =
+        gradientViolation NsdFamily.Orthogonal seed <= 1.0
+
+    [<Property>]
+    let ``Gen-NSD gradients equal central differences`` (NsdSeed seed) =
+        gradientViolation NsdFamily.General seed <= 1.0
+
+    [<Property>]
+    let ``identity-sheaf control gradients equal central differences`` (NsdSeed seed) =
+        gradientViolation NsdFamily.Identity seed <= 1.0
+
+    [<Property(MaxTest = 50)>]
+    let ``the normalised Laplacian is symmetric with spectrum in [0, 2]`` (NsdSeed seed) =
+        families
+        |> Array.forall (fun family ->
+            let model, theta = NsdGen.create family seed
+            NsdForward.run (model, theta, false, Rng(0L))
+            let delta = denseLaplacian model
+            let symmetric = maxAbsDiff delta.Values (Dense.transpose delta).Values <= 1e-12
+            let eigen = DenseFactor.symmetricEigen delta
+            // Jacobi is accurate to ≈ε·‖Δ‖ ≤ 1e-15·2 per eigenvalue; 1e-10 leaves room for the sums in Δ itself.
+            symmetric && eigen.Values |> Array.forall (fun l -> l >= -1e-10 && l <= 2.0 + 1e-10))
+
+    [<Property(MaxTest = 200)>]
+    let ``Householder maps are orthogonal with det (−1)^d`` (NsdSeed seed) =
+        let rng = Rng(int64 seed)
+        let d = rng.NextInt(2, 7)
+        let scale = Math.Pow(10.0, rng.Uniform(-2.0, 2.0))
+        let p = Array.init (d * (d - 1) / 2) (fun _ -> scale * rng.Normal())
+        let q = Array.zeroCreate (d * d)
+        NsdMaps.householder (ReadOnlySpan p, d, Span q, Span(Array.zeroCreate d))
+        let qm = DenseMatrix(d, d, q)
+        let gram = Dense.multiply (Dense.transpose qm) qm
+        maxAbsDiff gram.Values (DenseMatrix.Identity d).Values < 1e-12
+        && closeTo 1e-10 (if d % 2 = 0 then 1.0 else -1.0) (DenseFactor.determinant qm)
+
+    [<Property(MaxTest = 20)>]
+    let ``O(d) maps stay orthogonal (up to the edge weight) through training`` (NsdSeed seed) =
+        let model, theta = NsdGen.create NsdFamily.Orthogonal seed
+        let backward = NsdBackward(model)
+        let nodes = Array.init model.Graph.NodeCount id
+        let grad = Array.zeroCreate theta.Length
+        let adam = Adam(theta.Length, 0.05, Array.zeroCreate theta.Length)
+        let rng = Rng(1L)
+        for _ in 1 .. 5 do
+            NsdGradients.lossAndGradient (model, backward, theta, nodes, false, rng, grad) |> ignore
+            adam.Step(theta, grad)
+        NsdForward.run (model, theta, false, rng)
+        let d = model.Config.StalkDim
+        model.Layers
+        |> Array.forall (fun layer ->
+            let maps = layer.Block.Maps
+            Array.init (2 * model.Graph.EdgeCount) id
+            |> Array.forall (fun i ->
+                let w = layer.EdgeWeights[i / 2]
+                let f = DenseMatrix(d, d, Array.init (d * d) (fun k -> maps[i * d * d + k] / w))
+                let gram = Dense.multiply (Dense.transpose f) f
+                maxAbsDiff gram.Values (DenseMatrix.Identity d).Values < 1e-12))
+
+    [<Property(MaxTest = 100)>]
+    let ``Diag specialisation equals the general engine on diagonal maps`` (NsdSeed seed) =
+        let rng = Rng(int64 seed)
+        let g = NsdGen.graph rng 2 2
+        let topology = NsdTopology(g.NodeCount, g.Sources, g.Targets)
+        let d = rng.NextInt(1, 4)
+        let f = rng.NextInt(1, 4)
+        let diagonal = DiagonalNsdLaplacian(topology, d)
+        let block = BlockNsdLaplacian(topology, d)
+        for i in 0 .. 2 * g.EdgeCount - 1 do
+            for k in 0 .. d - 1 do
+                let phi = rng.Uniform(-1.0, 1.0)
+                diagonal.Maps[i * d + k] <- phi
+                block.Maps[i * d * d + k * d + k] <- phi
+        diagonal.Refresh()
+        block.Refresh()
+        let z = Array.init (g.NodeCount * d * f) (fun _ -> rng.Normal())
+        let expected = Array.zeroCreate z.Length
+        let actual = Array.zeroCreate z.Length
+        NsdLaplacian.applyBlock (block, d, f, ReadOnlySpan z, Span expected)
+        NsdLaplacian.applyDiagonal (diagonal, d, f, ReadOnlySpan z, Span actual)
+        allClose 1e-12 expected actual

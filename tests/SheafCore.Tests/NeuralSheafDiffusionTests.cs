@@ -1,0 +1,150 @@
+using System.Text.Json;
+
+namespace SheafCore.Tests;
+
+/// <summary>Training Neural Sheaf Diffusion: a short real run on Texas, reproducibility, cancellation, the CLI.</summary>
+public sealed class NeuralSheafDiffusionTests
+{
+    private static NodeClassificationGraph Synthetic(TempDirectory dir)
+    {
+        var folder = dir.File("synthetic");
+        GraphFolders.WriteSynthetic(folder);
+        return NodeClassificationGraph.Load(folder);
+    }
+
+    /// <summary>Test accuracy of predicting the training set's most frequent class.</summary>
+    private static double MajorityBaseline(NodeClassificationGraph graph, int split)
+    {
+        var labels = graph.GetLabels();
+        var roles = graph.GetSplit(split);
+        int majority = Enumerable.Range(0, graph.NodeCount).Where(v => roles[v] == NodeSplitRole.Train)
+            .GroupBy(v => labels[v]).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).First().Key;
+        var test = Enumerable.Range(0, graph.NodeCount).Where(v => roles[v] == NodeSplitRole.Test).ToList();
+        return test.Count(v => labels[v] == majority) / (double)test.Count;
+    }
+
+    [Fact]
+    public void Train_DiagNsdOnTexasSplits0And1_BeatsMajorityClass()
+    {
+        var root = GraphFolders.SharedGraphs();
+        Assert.SkipWhen(root is null || !Directory.Exists(Path.Combine(root, "texas")),
+            "Texas not found: set SHEAFCORE_DATA or place shared/data/graphs above the repository (not vendored: its licence notes grant no redistribution).");
+        var graph = NodeClassificationGraph.Load(Path.Combine(root!, "texas"));
+        Assert.Equal(279, graph.EdgeCount);
+        Assert.Equal(16, graph.SelfLoopsRemoved);
+        // The published Texas settings with the epoch budget cut to keep CI short (≈10 ms per epoch).
+        var options = NeuralSheafDiffusionOptions.ForDataset("texas", SheafFamily.Diagonal) with { Epochs = 250 };
+        var result = new NeuralSheafDiffusion(options).Train(graph, [0, 1], null, TestContext.Current.CancellationToken);
+        foreach (var split in result.Splits)
+        {
+            double baseline = MajorityBaseline(graph, split.Split);
+            Assert.True(split.TestAccuracy > baseline + 0.1,
+                $"split {split.Split}: test accuracy {split.TestAccuracy:P1} does not beat the majority class ({baseline:P1}) by 10 points");
+        }
+    }
+
+    [Fact]
+    public void Train_IsReproducibleForASeed()
+    {
+        using var dir = new TempDirectory();
+        var graph = Synthetic(dir);
+        var options = new NeuralSheafDiffusionOptions { Family = SheafFamily.General, StalkDimension = 2, HiddenChannels = 4, Dropout = 0.3, Epochs = 15, Seed = 7 };
+        var a = new NeuralSheafDiffusion(options).TrainSplit(graph, 1, null, TestContext.Current.CancellationToken);
+        var b = new NeuralSheafDiffusion(options).TrainSplit(graph, 1, null, TestContext.Current.CancellationToken);
+        Assert.Equal(a.ValidationLoss, b.ValidationLoss);
+        Assert.Equal(a.TestAccuracy, b.TestAccuracy);
+        Assert.Equal(a.BestEpoch, b.BestEpoch);
+    }
+
+    [Theory]
+    [InlineData(SheafFamily.Diagonal)]
+    [InlineData(SheafFamily.Orthogonal)]
+    [InlineData(SheafFamily.General)]
+    [InlineData(SheafFamily.Identity)]
+    public void Train_EveryFamilyLearnsTheSyntheticGraph(SheafFamily family)
+    {
+        using var dir = new TempDirectory();
+        var graph = Synthetic(dir);
+        var options = new NeuralSheafDiffusionOptions { Family = family, StalkDimension = 2, HiddenChannels = 8, LearningRate = 0.02, Epochs = 60, Patience = 60 };
+        var progress = new List<SheafDiffusionEpoch>();
+        var result = new NeuralSheafDiffusion(options).TrainSplit(graph, 0, new SynchronousProgress(progress), TestContext.Current.CancellationToken);
+        Assert.Equal(result.EpochsRun, progress.Count);
+        Assert.True(progress[^1].TrainLoss < progress[0].TrainLoss, "the training loss should fall");
+        Assert.InRange(result.TestAccuracy, 0, 1);
+    }
+
+    [Fact]
+    public void Train_ThrowsWhenCancelled()
+    {
+        using var dir = new TempDirectory();
+        var graph = Synthetic(dir);
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => new NeuralSheafDiffusion(new NeuralSheafDiffusionOptions()).Train(graph, [0], null, cts.Token));
+    }
+
+    [Fact]
+    public void Constructor_RejectsBadOptions()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NeuralSheafDiffusion(new NeuralSheafDiffusionOptions { Family = SheafFamily.Orthogonal, StalkDimension = 1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NeuralSheafDiffusion(new NeuralSheafDiffusionOptions { Dropout = 1.0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NeuralSheafDiffusion(new NeuralSheafDiffusionOptions { SheafDecay = -1 }));
+    }
+
+    [Fact]
+    public void ParameterCount_MatchesTheReleasedScripts()
+    {
+        // ../shared/docs/nsd.md §6.1: Wisconsin (O(d)) 278,113 and Cornell (Diag) 138,577 with 1703 features,
+        // Chameleon (Diag, second linear) 410,395 with 2325 features; 5 classes each.
+        Assert.Equal(278_113, new NeuralSheafDiffusion(NeuralSheafDiffusionOptions.ForDataset("wisconsin", SheafFamily.Orthogonal)).ParameterCount(1703, 5));
+        Assert.Equal(138_577, new NeuralSheafDiffusion(NeuralSheafDiffusionOptions.ForDataset("cornell", SheafFamily.Diagonal)).ParameterCount(1703, 5));
+        Assert.Equal(410_395, new NeuralSheafDiffusion(NeuralSheafDiffusionOptions.ForDataset("chameleon", SheafFamily.Diagonal)).ParameterCount(2325, 5));
+    }
+
+    [Fact]
+    public void Cli_Nsd_WritesReportWithPerSplitAccuracies()
+    {
+        using var dir = new TempDirectory();
+        var folder = dir.File("synthetic");
+        GraphFolders.WriteSynthetic(folder);
+        var reportPath = dir.File("r.json");
+        var r = CliRunner.Run("nsd", "--dataset", folder, "--model", "diag", "--splits", "0-1", "--epochs", "20", "--report", reportPath);
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.Contains("split 0: test accuracy", r.Output);
+        Assert.Contains("mean ± std:", r.Output);
+        Assert.Contains("wall time", r.Output);
+        using var report = JsonDocument.Parse(File.ReadAllText(reportPath));
+        var accuracies = report.RootElement.GetProperty("testAccuracy").EnumerateArray().Select(x => x.GetDouble()).ToList();
+        Assert.Equal(2, accuracies.Count);
+        Assert.All(accuracies, a => Assert.InRange(a, 0, 1));
+        double mean = report.RootElement.GetProperty("mean").GetDouble();
+        Assert.Equal(accuracies.Average(), mean, 12);
+        Assert.Equal(Math.Sqrt(accuracies.Average(a => (a - mean) * (a - mean))), report.RootElement.GetProperty("std").GetDouble(), 12);
+        Assert.True(report.RootElement.GetProperty("seconds").GetDouble() > 0);
+    }
+
+    [Fact]
+    public void Cli_Nsd_RejectsMissingSplitWithUsageError()
+    {
+        using var dir = new TempDirectory();
+        var folder = dir.File("synthetic");
+        GraphFolders.WriteSynthetic(folder);
+        var r = CliRunner.Run("nsd", "--dataset", folder, "--splits", "0-5", "--quiet");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--splits", r.Error);
+    }
+
+    [Fact]
+    public void Cli_Nsd_ReportsBadGraphOnOneLine()
+    {
+        using var dir = new TempDirectory();
+        var r = CliRunner.Run("nsd", "--dataset", dir.File("missing"), "--quiet");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Single(r.Error.Trim().Split('\n'));
+    }
+
+    private sealed class SynchronousProgress(List<SheafDiffusionEpoch> sink) : IProgress<SheafDiffusionEpoch>
+    {
+        public void Report(SheafDiffusionEpoch value) => sink.Add(value);
+    }
+}
