@@ -204,6 +204,38 @@ public sealed class Sheaf
         return HarmonicExtension(coordinates, boundaryValues, options);
     }
 
+    /// <summary>Runs the sheaf heat equation x' = −α(Lx + γ⊙(x − target)) from <paramref name="initial"/> with hard pins held,
+    /// until an Euler step of size dt would change no free coordinate by the tolerance. Its limit is the pinned
+    /// harmonic extension (when unique).</summary>
+    /// <param name="initial">Starting 0-cochain (hard-pinned entries are overwritten by their values).</param>
+    /// <param name="options">Settings (null: defaults).</param>
+    /// <param name="pins">Pins (null: none; then the flow tends to the projection onto H⁰).</param>
+    /// <returns>The final state and the run's record.</returns>
+    /// <exception cref="ArgumentException">Wrong length, non-finite values, bad settings or pins.</exception>
+    /// <exception cref="DiffusionDivergedException">The run diverged; the message suggests a stable step.</exception>
+    public SheafDiffusionResult Diffuse(ReadOnlySpan<double> initial, SheafDiffusionOptions? options = null, SheafPins? pins = null)
+    {
+        options ??= new SheafDiffusionOptions();
+        int n = VertexCochainDimension;
+        if (initial.Length != n) throw new ArgumentException($"Expected {n} values, got {initial.Length}.", nameof(initial));
+        var corePins = (pins ?? new SheafPins()).ToCore(n);
+        bool adaptive = options.Integrator == DiffusionIntegrator.Adaptive;
+        var d = Numerics.SheafHeatSettings.Default;
+        // The adaptive stopping rule is on ‖F‖∞; Euler's change per step is dt·‖F‖∞.
+        var settings = new Numerics.SheafHeatSettings(
+            options.Alpha, options.TimeStep, adaptive ? options.Tolerance / options.TimeStep : options.Tolerance,
+            options.MinimumSteps, options.MaximumSteps, d.EnergyEvery, d.LocalRelativeTolerance, d.LocalAbsoluteTolerance,
+            d.MaximumStages, d.Damping);
+        if (!(double.IsFinite(options.TimeStep) && options.TimeStep > 0))
+            throw new ArgumentOutOfRangeException(nameof(options), options.TimeStep, "TimeStep must be positive and finite.");
+        var state = new double[n];
+        var r = adaptive
+            ? SheafHeat.rkc(_laplacian, initial, corePins, settings, state)
+            : SheafHeat.euler(_laplacian, initial, corePins, settings, state);
+        if (r.Diverged) throw new DiffusionDivergedException(r.DivergenceReason, r.Steps, r.SuggestedStep);
+        return new SheafDiffusionResult(state, r.Converged, r.Steps, r.LaplacianApplications, r.RejectedSteps, r.TraceSteps, r.EnergyTrace);
+    }
+
     private HarmonicExtensionResult Solve(bool[] mask, double[] full, HarmonicExtensionOptions options)
     {
         if (!double.IsFinite(options.RelativeTolerance) || options.RelativeTolerance < 0)

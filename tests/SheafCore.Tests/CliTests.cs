@@ -82,4 +82,75 @@ public sealed class CliTests
         Assert.Equal("", r.Output);
         Assert.Equal(1.2782241421072138, CsvTable.Load(temp.File("y.csv")).ToArray()[0, 0], 12);
     }
+
+    [Fact]
+    public void Diffuse_WritesTheOutputStalkAndTheContractReport()
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.File("x.csv"), "x1,x2\n1,0.5\n0.5,-0.3\n");
+        foreach (var integrator in new[] { "euler", "adaptive" })
+        {
+            var report = temp.File($"r-{integrator}.json");
+            var r = CliRunner.Run("diffuse", "--model", Model, "--input", temp.File("x.csv"), "--output", temp.File("y.csv"),
+                "--integrator", integrator, "--init", "random", "--seed", "3", "--tol", "1e-11", "--report", report, "--quiet");
+            Assert.True(r.ExitCode == 0, r.Error);
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(report));
+            var root = json.RootElement;
+            Assert.True(root.GetProperty("converged").GetBoolean());
+            Assert.True(root.GetProperty("steps").GetInt32() > 0);
+            Assert.True(root.GetProperty("laplacianApplications").GetInt32() >= root.GetProperty("steps").GetInt32());
+            Assert.True(root.GetProperty("finalDiscord").GetDouble() < 1e-14);
+            Assert.True(root.GetProperty("maxAbsErrorVsForward").GetDouble() < 1e-7);
+            Assert.Equal(1.2782241421072138, CsvTable.Load(temp.File("y.csv")).ToArray()[0, 0], 7);
+        }
+    }
+
+    [Fact]
+    public void Diffuse_WithAPinAndAnInitState()
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.File("x.csv"), "x1,x2\n1,0.5\n");
+        var net = NeuralNetwork.Load(Model);
+        File.WriteAllText(temp.File("s.json"), net.ToSheaf().CreateState(new double[,] { { 1, 0.5 } }, StalkInitialization.Zeros).ToJson());
+        var r = CliRunner.Run("diffuse", "--model", Model, "--input", temp.File("x.csv"), "--output", temp.File("y.csv"),
+            "--init-state", temp.File("s.json"), "--pin", "z1:0=0.5", "--tol", "1e-12", "--max-steps", "50000", "--quiet");
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.Equal(1.3105107655, CsvTable.Load(temp.File("y.csv")).ToArray()[0, 0], 8);
+    }
+
+    [Theory]
+    [InlineData("--dt", "-0.1", "--dt")]
+    [InlineData("--max-steps", "0", "--max-steps")]
+    [InlineData("--pin", "z9=1", "z9")]
+    [InlineData("--pin", "z1:x=1", "--pin")]
+    [InlineData("--integrator", "rk4", "rk4")]
+    public void Diffuse_NonsenseFlagsAreOneLineErrors(string flag, string value, string expected)
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.File("x.csv"), "x1,x2\n1,0.5\n");
+        var output = temp.File("y.csv");
+        var r = CliRunner.Run("diffuse", "--model", Model, "--input", temp.File("x.csv"), "--output", output, flag, value);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains(expected, r.Error);
+        Assert.Single(r.Error.TrimEnd().Split('\n'));
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void Xray_ReportsTheSpectrumPerSample()
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.File("x.csv"), "x1,x2\n0.5,-0.3\n1,0.5\n");
+        var report = temp.File("r.json");
+        var r = CliRunner.Run("xray", "--model", TestPaths.Fixture("models", "mlp_2-4-1_seed7_identity.json"), "--input", temp.File("x.csv"), "--report", report, "--quiet");
+        Assert.True(r.ExitCode == 0, r.Error);
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(report));
+        var lambdaMin = json.RootElement.GetProperty("lambdaMin");
+        Assert.Equal(2, lambdaMin.GetArrayLength());
+        // Fixture h2: λ_min of L_Ω at the forward pattern of x = (0.5, −0.3) is 0.16477051692542638, λ_max 3.6461.
+        Assert.Equal(0.16477051692542638, lambdaMin[0].GetDouble(), 9);
+        Assert.Equal(3.646117102954205, json.RootElement.GetProperty("lambdaMax")[0].GetDouble(), 9);
+        Assert.Equal(2, json.RootElement.GetProperty("condition").GetArrayLength());
+        Assert.Equal(3, json.RootElement.GetProperty("fiedlerBlockEnergy")[0].GetArrayLength());
+    }
 }

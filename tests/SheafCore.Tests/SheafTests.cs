@@ -153,4 +153,51 @@ public sealed class SheafTests
         var omega = ns.HarmonicExtension(new double[,] { { x[0], x[1] } }).GetFreeCoordinates(0);
         for (int i = 0; i < omega.Length; i++) Assert.Equal(omega[i], r.Solution[general.FreeCoordinates[i]], 10);
     }
+
+    [Theory]
+    [InlineData(DiffusionIntegrator.Euler)]
+    [InlineData(DiffusionIntegrator.Adaptive)]
+    public void Diffuse_ConvergesToThePinnedHarmonicExtension(DiffusionIntegrator integrator)
+    {
+        var sheaf = Path();
+        var pins = new SheafPins().HardVertex(sheaf, 0, [1.0, 2.0]);
+        var result = sheaf.Diffuse(new double[6], new SheafDiffusionOptions { Integrator = integrator, Tolerance = 1e-12 }, pins);
+        Assert.True(result.Converged);
+        var exact = sheaf.HarmonicExtensionOnVertices([0], [1.0, 2.0]).Solution;
+        for (int i = 0; i < 6; i++) Assert.Equal(exact[i], result.State[i], 7);
+        for (int t = 1; t < result.EnergyTrace.Count; t++) Assert.True(result.EnergyTrace[t] <= result.EnergyTrace[t - 1] * (1 + 1e-12) + 1e-30);
+    }
+
+    [Fact]
+    public void Diffuse_AdaptiveUsesFewerLaplacianApplicationsThanEuler()
+    {
+        // A long path is stiff for Euler at dt = 0.01 (slow mode ~ 1/n²).
+        var b = new SheafBuilder();
+        for (int i = 0; i < 30; i++) b.AddVertex(1);
+        for (int i = 0; i < 29; i++) b.AddEdge(i, i + 1, RestrictionMap.Identity(1), RestrictionMap.Diagonal([0.9]));
+        var sheaf = b.Build();
+        var pins = new SheafPins().Hard(0, 1.0).Hard(29, -1.0);
+        var euler = sheaf.Diffuse(new double[30], new SheafDiffusionOptions { Tolerance = 1e-10, MaximumSteps = 1_000_000 }, pins);
+        var adaptive = sheaf.Diffuse(new double[30], new SheafDiffusionOptions { Tolerance = 1e-10, Integrator = DiffusionIntegrator.Adaptive }, pins);
+        Assert.True(euler.Converged && adaptive.Converged);
+        Assert.True(adaptive.LaplacianApplications * 10 < euler.LaplacianApplications, $"{adaptive.LaplacianApplications} vs {euler.LaplacianApplications}");
+        // Both stop when a dt-step would move no coordinate by 1e-10; with λ_min ≈ 1e-2 that leaves each ≈ 1e-10/(dt·λ_min) ≈ 1e-6
+        // from the exact extension.
+        var exact = sheaf.HarmonicExtension([0, 29], [1.0, -1.0]).Solution;
+        for (int i = 0; i < 30; i++)
+        {
+            Assert.Equal(exact[i], euler.State[i], 5);
+            Assert.Equal(exact[i], adaptive.State[i], 5);
+        }
+    }
+
+    [Fact]
+    public void Diffuse_RejectsBadInput()
+    {
+        var sheaf = Path();
+        Assert.Equal("initial", Assert.Throws<ArgumentException>(() => sheaf.Diffuse(new double[5])).ParamName);
+        Assert.Equal("pins", Assert.Throws<ArgumentException>(() => sheaf.Diffuse(new double[6], null, new SheafPins().Hard(17, 1.0))).ParamName);
+        Assert.ThrowsAny<ArgumentException>(() => sheaf.Diffuse(new double[6], new SheafDiffusionOptions { TimeStep = -1 }));
+        Assert.Throws<DiffusionDivergedException>(() => sheaf.Diffuse([1, 0, 0, 0, 0, 1], new SheafDiffusionOptions { TimeStep = 5 }));
+    }
 }
