@@ -1,3 +1,23 @@
 using BenchmarkDotNet.Running;
+using SheafCore.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// `counts` prints the Laplacian-application table of the heat workloads (deterministic, no timing); anything else
+// goes to BenchmarkDotNet (e.g. --filter '*Forward*' --job short).
+if (args.Length > 0 && args[0] == "counts")
+{
+    Console.WriteLine("| workload | Euler applications | adaptive applications | ratio | adaptive rejected | max error vs forward (Euler / adaptive) |");
+    Console.WriteLine("|---|---|---|---|---|---|");
+    foreach (var spec in new[] { "2-6-4-4-1@1", "2-6-4-4-1@300", "2-30-1@1", "2-30-1@300" })
+    {
+        var p = HeatProblem.Create(spec);
+        var euler = p.Run(adaptive: false);
+        double eulerError = p.ErrorVsForward();
+        var adaptive = p.Run(adaptive: true);
+        double adaptiveError = p.ErrorVsForward();
+        Console.WriteLine($"| [{spec.Replace("-", ",").Replace("@", "] batch ")} | {euler.LaplacianApplications} | {adaptive.LaplacianApplications} | " +
+            $"{(double)euler.LaplacianApplications / adaptive.LaplacianApplications:F1}× | {adaptive.RejectedSteps} | {eulerError:E1} / {adaptiveError:E1} |");
+    }
+    return;
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(HeatBenchmarks).Assembly).Run(args);

@@ -52,6 +52,13 @@ type internal NetworkHeatField
     /// or, for the non-gradient identity output force, ½‖F‖².
     member _.LastMerit = lastMerit
 
+    /// Copies a flat state into the scratch stalks (the blocks array is built once: no allocation per evaluation).
+    member private _.ScatterScratch(state: ReadOnlySpan<float>) =
+        let mutable o = 0
+        for b in blocks do
+            state.Slice(o, b.Length).CopyTo(Span b)
+            o <- o + b.Length
+
     /// Copies stalks into a flat state.
     member _.Gather(stalks: NetworkStalks, state: Span<float>) =
         let source =
@@ -78,7 +85,7 @@ type internal NetworkHeatField
         member _.Dimension = dimension
 
         member this.Evaluate(state: ReadOnlySpan<float>, destination: Span<float>) =
-            this.Scatter(state, scratch)
+            this.ScatterScratch state
             lastDiscord <- NetworkHeat.computeForces (mlp, ReadOnlySpan x, scratch, pins, settings.OutputForce, ws)
             evaluations <- evaluations + 1
             let mutable o = 0
@@ -100,7 +107,7 @@ type internal NetworkHeatField
             if step % settings.EnergyEvery = 0 then
                 traceSteps.Add step
                 trace.Add lastDiscord
-            this.Scatter(state, scratch)
+            this.ScatterScratch state
             for l in 0 .. mlp.HiddenCount - 1 do
                 let z = scratch.Z[l]
                 let m = masks[l]
