@@ -70,8 +70,6 @@ internal static class DiffuseCommand
                 OutputForce = parsed.GetValue(outputForce) == "identity" ? OutputEdgeForce.Identity : OutputEdgeForce.Jacobian,
                 DiscordTraceInterval = 100,
             };
-            bool quiet = parsed.GetValue(context.Quiet);
-            var progress = quiet ? null : new Progress<DiffusionProgress>(_ => { });
             var result = sheaf.Diffuse(initial, options, pinList, null, CancellationToken.None);
             var y = result.State.Outputs;
             CsvTable.Save(parsed.GetValue(output)!, y);
