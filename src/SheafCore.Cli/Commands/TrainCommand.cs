@@ -18,8 +18,13 @@ internal static class TrainCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the He initialisation (with --layers).", DefaultValueFactory = _ => 42 };
         var train = new Option<string>("--train") { Description = "Training CSV: inputs, then targets (or --inputs/--targets).", Required = true };
         var test = new Option<string?>("--test") { Description = "Test CSV with the same columns." };
-        var method = new Option<string>("--method") { Description = "sheaf (no backward pass), sgd (full-batch gradient descent) or adam.", Required = true };
-        method.AcceptOnlyFromAmong("sheaf", "sgd", "adam");
+        var method = new Option<string>("--method")
+        {
+            Description = "sheaf (no backward pass), sgd (full-batch gradient descent), adam, or equilibrium / equilibrium-adam "
+                + "(exact stalk equilibrium each step, then local weight updates; regression only; an experiment beyond the paper).",
+            Required = true,
+        };
+        method.AcceptOnlyFromAmong("sheaf", "sgd", "adam", "equilibrium", "equilibrium-adam");
         var steps = new Option<int?>("--steps") { Description = "Total steps (default 100000 for one hidden layer, 200000 otherwise)." };
         var dt = new Option<double?>("--dt") { Description = "Euler step (default 0.005 for one hidden layer, 0.01 otherwise)." };
         var alpha = new Option<double>("--alpha") { Description = "Stalk rate α.", DefaultValueFactory = _ => 1.0 };
@@ -112,6 +117,19 @@ internal static class TrainCommand
                     OutputCoupling = Flags.NonNegative(parsed.GetValue(coupling), "--output-coupling"),
                 };
                 report = new SheafTrainer(options).Fit(network, trainSet, testSet, progress, CancellationToken.None);
+            }
+            else if (how.StartsWith("equilibrium", StringComparison.Ordinal))
+            {
+                bool adam = how == "equilibrium-adam";
+                var options = new EquilibriumTrainingOptions
+                {
+                    Method = adam ? GradientDescentMethod.Adam : GradientDescentMethod.Sgd,
+                    LearningRate = Flags.Positive(parsed.GetValue(lr) ?? (adam ? 0.001 : 0.005), "--lr"),
+                    Epochs = epochs,
+                    StepsPerEpoch = spe,
+                    OutputCoupling = Flags.Positive(parsed.GetValue(coupling), "--output-coupling"),
+                };
+                report = new EquilibriumTrainer(options).Fit(network, trainSet, testSet, progress, CancellationToken.None);
             }
             else
             {
