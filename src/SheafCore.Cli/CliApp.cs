@@ -24,6 +24,7 @@ public static class CliApp
         root.Subcommands.Add(TrainCommand.Create(context));
         root.Subcommands.Add(TaskCommand.Create(context));
         root.Subcommands.Add(NsdCommand.Create(context));
+        root.Subcommands.Add(SweepCommand.Create(context));
 
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

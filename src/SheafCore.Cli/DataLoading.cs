@@ -3,8 +3,13 @@ namespace SheafCore.Cli;
 /// <summary>Reading the input columns of a data CSV as the CLI contract describes.</summary>
 internal static class DataLoading
 {
-    /// <summary>The first <paramref name="inputDimension"/> columns, or the named ones.</summary>
-    public static double[,] ReadInputs(string path, int inputDimension, string? columnNames)
+    /// <summary>The model's inputs from a data CSV, with the model's stored <see cref="NeuralNetwork.InputScaling"/> applied:
+    /// the one place where commands that read inputs for a model (forward, diffuse, xray, train, diagnose, …) get them.</summary>
+    public static double[,] ReadInputs(string path, NeuralNetwork network, string? columnNames) =>
+        network.ScaleInputs(ReadRawInputs(path, network.InputDimension, columnNames));
+
+    /// <summary>The first <paramref name="inputDimension"/> columns, or the named ones, unscaled.</summary>
+    public static double[,] ReadRawInputs(string path, int inputDimension, string? columnNames)
     {
         var table = CsvTable.Load(path);
         if (!string.IsNullOrWhiteSpace(columnNames))

@@ -18,14 +18,14 @@ public sealed class GradientDescentTrainer
     public GradientDescentOptions Options { get; }
 
     /// <summary>Trains a copy of <paramref name="initial"/> on <paramref name="train"/>.</summary>
-    /// <param name="initial">The initial network (not modified).</param>
-    /// <param name="train">Training data.</param>
+    /// <param name="initial">The initial network (not modified); the trained one keeps its <see cref="NeuralNetwork.InputScaling"/>.</param>
+    /// <param name="train">Training data, inputs already scaled (<see cref="NeuralNetwork.ScaleInputs"/>).</param>
     /// <returns>The report.</returns>
     public TrainingReport Fit(NeuralNetwork initial, Dataset train) => Fit(initial, train, null, null, CancellationToken.None);
 
     /// <summary>Trains a copy of <paramref name="initial"/>; deterministic.</summary>
-    /// <param name="initial">The initial network (not modified).</param>
-    /// <param name="train">Training data (its columns must match the network).</param>
+    /// <param name="initial">The initial network (not modified); the trained one keeps its <see cref="NeuralNetwork.InputScaling"/>.</param>
+    /// <param name="train">Training data, inputs already scaled (<see cref="NeuralNetwork.ScaleInputs"/>) (its columns must match the network).</param>
     /// <param name="test">Optional test data, evaluated at every log row.</param>
     /// <param name="progress">Receives every log row (step 0 and each epoch); may be null.</param>
     /// <param name="cancellationToken">Cancels the run (throws <see cref="OperationCanceledException"/>).</param>
@@ -47,7 +47,7 @@ public sealed class GradientDescentTrainer
         var clock = Stopwatch.StartNew();
         var result = Backprop.train(mlp, train.Core, test?.Core!, settings, callback!, cancellationToken);
         clock.Stop();
-        return new TrainingReport(new NeuralNetwork(mlp), result.Log.Select(TrainingProgress.From).ToArray(), result.Steps, result.Diverged, clock.Elapsed, null);
+        return new TrainingReport(new NeuralNetwork(mlp, initial.InputScaling), result.Log.Select(TrainingProgress.From).ToArray(), result.Steps, result.Diverged, clock.Elapsed, null);
     }
 
     /// <summary>The exact gradient of the mean loss at <paramref name="network"/> by reverse mode.</summary>

@@ -5,7 +5,8 @@ namespace SheafCore;
 
 /// <summary>Reads and writes the model JSON of the CLI contract:
 /// <c>{"layers":[…], "output":"identity|sigmoid|softmax", "weights":[W1,…], "biases":[b1,…]}</c>,
-/// W<sup>(l)</sup> as a list of n<sub>l</sub> rows of n<sub>l−1</sub> numbers. Unknown fields are ignored.</summary>
+/// W<sup>(l)</sup> as a list of n<sub>l</sub> rows of n<sub>l−1</sub> numbers, and optionally
+/// <c>"inputScaling": {"mean": […], "std": […]}</c> (n<sub>0</sub> numbers each). Unknown fields are ignored.</summary>
 internal static class ModelJson
 {
     public const int FormatVersion = 1;
@@ -75,7 +76,8 @@ internal static class ModelJson
                 biases[l] = new double[rows];
                 for (int r = 0; r < rows; r++) biases[l][r] = Number(b[r], $"biases[{l}][{r}]", source);
             }
-            return new NeuralNetwork(new Numerics.Mlp(layers, (Numerics.OutputActivation)(int)output, weights, biases));
+            var scaling = root.TryGetProperty("inputScaling", out var scalingElement) ? ParseScaling(scalingElement, layers[0], source) : null;
+            return new NeuralNetwork(new Numerics.Mlp(layers, (Numerics.OutputActivation)(int)output, weights, biases), scaling);
         }
     }
 
@@ -113,6 +115,17 @@ internal static class ModelJson
                 writer.WriteEndArray();
             }
             writer.WriteEndArray();
+            if (network.InputScaling is { } scaling)
+            {
+                writer.WriteStartObject("inputScaling");
+                writer.WriteStartArray("mean");
+                foreach (var v in scaling.Mean) writer.WriteNumberValue(v);
+                writer.WriteEndArray();
+                writer.WriteStartArray("std");
+                foreach (var v in scaling.Std) writer.WriteNumberValue(v);
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
             writer.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
@@ -134,6 +147,29 @@ internal static class ModelJson
             case "softmax": activation = OutputActivation.Softmax; return true;
             default: activation = OutputActivation.Identity; return false;
         }
+    }
+
+    /// <summary><c>"inputScaling": {"mean": [n0 finite numbers], "std": [n0 finite positive numbers]}</c>.</summary>
+    private static InputScaling ParseScaling(JsonElement element, int inputDimension, string source)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+            throw new SheafCoreFormatException(source, "inputScaling", "must be a JSON object {\"mean\": […], \"std\": […]}.");
+        double[] Vector(string name)
+        {
+            string location = "inputScaling." + name;
+            if (!element.TryGetProperty(name, out var v))
+                throw new SheafCoreFormatException(source, location, "this field is missing.");
+            if (v.ValueKind != JsonValueKind.Array || v.GetArrayLength() != inputDimension)
+                throw new SheafCoreFormatException(source, location, $"must be a list of {inputDimension} numbers (one per input).");
+            var values = new double[inputDimension];
+            for (int j = 0; j < inputDimension; j++) values[j] = Number(v[j], $"{location}[{j}]", source);
+            return values;
+        }
+        var mean = Vector("mean");
+        var std = Vector("std");
+        for (int j = 0; j < std.Length; j++)
+            if (std[j] <= 0) throw new SheafCoreFormatException(source, $"inputScaling.std[{j}]", "must be positive.");
+        return new InputScaling(mean, std);
     }
 
     private static JsonElement Required(JsonElement root, string name, JsonValueKind kind, string source)

@@ -13,9 +13,43 @@ namespace SheafCore;
 /// </code></example>
 public sealed class NeuralNetwork
 {
-    internal NeuralNetwork(Mlp core) => Core = core;
+    internal NeuralNetwork(Mlp core, InputScaling? inputScaling = null)
+    {
+        if (inputScaling is not null && inputScaling.Dimension != core.InputDim)
+            throw new ArgumentException($"The input scaling has {inputScaling.Dimension} columns but the network takes {core.InputDim} inputs.", nameof(inputScaling));
+        Core = core;
+        InputScaling = inputScaling;
+    }
 
     internal Mlp Core { get; }
+
+    /// <summary>The standardisation of raw inputs stored with the model (<c>train --standardize</c>), or null. The weights act on
+    /// standardised inputs: <see cref="Forward"/>, <see cref="ToSheaf"/> and the trainers take inputs already scaled;
+    /// <see cref="Predict"/> and <see cref="ScaleInputs"/> take raw ones.</summary>
+    public InputScaling? InputScaling { get; }
+
+    /// <summary>This network with another input scaling (the weights are copied, not folded).</summary>
+    /// <param name="inputScaling">The scaling, with <see cref="InputDimension"/> columns, or null for none.</param>
+    /// <returns>A new network.</returns>
+    /// <exception cref="ArgumentException">The scaling's column count is not <see cref="InputDimension"/>.</exception>
+    public NeuralNetwork WithInputScaling(InputScaling? inputScaling) => new(Core.Clone(), inputScaling);
+
+    /// <summary>Applies <see cref="InputScaling"/> to raw inputs; a copy of them when the model has none. Every CLI command that
+    /// reads inputs for a model goes through this.</summary>
+    /// <param name="rawInputs">Samples × n<sub>0</sub> raw inputs.</param>
+    /// <returns>The inputs the weights act on (a new array).</returns>
+    /// <exception cref="ArgumentException">Wrong column count or no rows.</exception>
+    public double[,] ScaleInputs(double[,] rawInputs)
+    {
+        CheckInputs(rawInputs, nameof(rawInputs));
+        return InputScaling is null ? (double[,])rawInputs.Clone() : InputScaling.Apply(rawInputs);
+    }
+
+    /// <summary>The model's prediction on raw inputs: <see cref="ScaleInputs"/>, then <see cref="Forward"/>.</summary>
+    /// <param name="rawInputs">Samples × n<sub>0</sub> raw inputs; at least one row.</param>
+    /// <returns>Samples × n<sub>k+1</sub> outputs.</returns>
+    /// <exception cref="ArgumentException">Wrong column count, no rows, or a NaN/infinite input.</exception>
+    public double[,] Predict(double[,] rawInputs) => Forward(ScaleInputs(rawInputs));
 
     /// <summary>Layer widths [n<sub>0</sub>, …, n<sub>k+1</sub>].</summary>
     public IReadOnlyList<int> Layers => Array.AsReadOnly(Core.Layers);
@@ -96,7 +130,8 @@ public sealed class NeuralNetwork
         return (double[])Core.Biases[layer - 1].Clone();
     }
 
-    /// <summary>The ordinary forward pass for a batch.</summary>
+    /// <summary>The ordinary forward pass for a batch, on inputs the weights act on directly (already scaled when the model
+    /// has an <see cref="InputScaling"/>; use <see cref="Predict"/> for raw inputs).</summary>
     /// <param name="inputs">Samples × n<sub>0</sub>, one sample per row; at least one row.</param>
     /// <returns>Samples × n<sub>k+1</sub> outputs φ(z<sup>(k+1)</sup>).</returns>
     /// <exception cref="ArgumentException">Wrong column count, no rows, or a NaN/infinite input.</exception>

@@ -30,14 +30,14 @@ public sealed class SheafTrainer
     public TrainingOptions Options { get; }
 
     /// <summary>Trains a copy of <paramref name="initial"/> on <paramref name="train"/>.</summary>
-    /// <param name="initial">The initial network (not modified).</param>
-    /// <param name="train">Training data.</param>
+    /// <param name="initial">The initial network (not modified); the trained one keeps its <see cref="NeuralNetwork.InputScaling"/>.</param>
+    /// <param name="train">Training data, inputs already scaled (<see cref="NeuralNetwork.ScaleInputs"/>).</param>
     /// <returns>The report.</returns>
     public TrainingReport Fit(NeuralNetwork initial, Dataset train) => Fit(initial, train, null, null, CancellationToken.None);
 
     /// <summary>Trains a copy of <paramref name="initial"/> on <paramref name="train"/>, deterministically for given options.</summary>
-    /// <param name="initial">The initial network (not modified).</param>
-    /// <param name="train">Training data (its columns must match the network).</param>
+    /// <param name="initial">The initial network (not modified); the trained one keeps its <see cref="NeuralNetwork.InputScaling"/>.</param>
+    /// <param name="train">Training data, inputs already scaled (<see cref="NeuralNetwork.ScaleInputs"/>) (its columns must match the network).</param>
     /// <param name="test">Optional test data, evaluated at every log row.</param>
     /// <param name="progress">Receives every log row (step 0 and each epoch); may be null.</param>
     /// <param name="cancellationToken">Cancels the run (throws <see cref="OperationCanceledException"/>).</param>
@@ -72,7 +72,7 @@ public sealed class SheafTrainer
         var clock = Stopwatch.StartNew();
         var (result, stalks) = SheafTraining.train(mlp, train.Core, test?.Core!, settings, o.InitialStalks?.Core!, callback!, cancellationToken);
         clock.Stop();
-        var network = new NeuralNetwork(mlp);
+        var network = new NeuralNetwork(mlp, initial.InputScaling);
         return new TrainingReport(network, result.Log.Select(TrainingProgress.From).ToArray(), result.Steps, result.Diverged, clock.Elapsed,
             new NetworkStalkState(network, train.Core.Inputs, stalks));
     }

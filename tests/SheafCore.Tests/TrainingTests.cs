@@ -163,14 +163,15 @@ public sealed class TrainingTests
         Assert.Equal("2000", last[0]);
         Assert.True(double.Parse(last[3], System.Globalization.CultureInfo.InvariantCulture) > 0.5);
         Assert.Equal(last[1], last[2]); // the test set is the training set
-        // The saved model takes raw inputs: its forward loss equals the logged (standardised) training loss.
+        // The saved model stores its inputScaling: its prediction on raw inputs gives the logged (standardised) training loss.
         var model = NeuralNetwork.Load(temp.File("model.json"));
+        Assert.NotNull(model.InputScaling);
         var raw = CsvTable.Load(temp.File("train.csv")).SelectRange(0, 2);
-        var p = model.Forward(raw);
+        var p = model.Predict(raw);
         double ce = 0;
         for (int i = 0; i < p.GetLength(0); i++) ce -= Math.Log(Math.Clamp(p[i, Enumerable.Range(0, 4).First(c => y[i, c] == 1)], 1e-12, 1 - 1e-12));
         Assert.Equal(double.Parse(last[1], System.Globalization.CultureInfo.InvariantCulture), ce / p.GetLength(0), 10);
-        Assert.Contains("\"inputStandardization\"", File.ReadAllText(temp.File("model.json")));
+        Assert.Contains("\"inputScaling\"", File.ReadAllText(temp.File("model.json")));
     }
 
     private sealed class ListProgress(List<TrainingProgress> rows, Action? onReport = null) : IProgress<TrainingProgress>

@@ -35,7 +35,7 @@ internal static class DiffuseCommand
         command.SetAction(parsed =>
         {
             var network = NeuralNetwork.Load(parsed.GetValue(model)!);
-            var x = DataLoading.ReadInputs(parsed.GetValue(input)!, network.InputDimension, parsed.GetValue(inputs));
+            var x = DataLoading.ReadInputs(parsed.GetValue(input)!, network, parsed.GetValue(inputs));
             var sheaf = network.ToSheaf();
             var pinList = new List<NeuronPin>();
             foreach (var spec in parsed.GetValue(pins) ?? [])

@@ -26,7 +26,7 @@ internal static class ForwardCommand
         command.SetAction(parsed =>
         {
             var network = NeuralNetwork.Load(parsed.GetValue(model)!);
-            var x = DataLoading.ReadInputs(parsed.GetValue(input)!, network.InputDimension, parsed.GetValue(inputs));
+            var x = DataLoading.ReadInputs(parsed.GetValue(input)!, network, parsed.GetValue(inputs));
             string how = parsed.GetValue(method)!;
             double[,] y = how == "plain" ? network.Forward(x) : network.ToSheaf().HarmonicExtension(x).Outputs;
             CsvTable.Save(parsed.GetValue(output)!, y);

@@ -18,8 +18,13 @@ internal static class TrainCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the He initialisation (with --layers).", DefaultValueFactory = _ => 42 };
         var train = new Option<string>("--train") { Description = "Training CSV: inputs, then targets (or --inputs/--targets).", Required = true };
         var test = new Option<string?>("--test") { Description = "Test CSV with the same columns." };
-        var method = new Option<string>("--method") { Description = "sheaf (no backward pass), sgd (full-batch gradient descent) or adam.", Required = true };
-        method.AcceptOnlyFromAmong("sheaf", "sgd", "adam");
+        var method = new Option<string>("--method")
+        {
+            Description = "sheaf (no backward pass), sgd (full-batch gradient descent), adam, or equilibrium / equilibrium-adam "
+                + "(exact stalk equilibrium each step, then local weight updates; regression only; an experiment beyond the paper).",
+            Required = true,
+        };
+        method.AcceptOnlyFromAmong("sheaf", "sgd", "adam", "equilibrium", "equilibrium-adam");
         var steps = new Option<int?>("--steps") { Description = "Total steps (default 100000 for one hidden layer, 200000 otherwise)." };
         var dt = new Option<double?>("--dt") { Description = "Euler step (default 0.005 for one hidden layer, 0.01 otherwise)." };
         var alpha = new Option<double>("--alpha") { Description = "Stalk rate α.", DefaultValueFactory = _ => 1.0 };
@@ -35,7 +40,7 @@ internal static class TrainCommand
         var coupling = new Option<double>("--output-coupling") { Description = "Strength γ of the output edge to the target.", DefaultValueFactory = _ => 1.0 };
         var modelOut = new Option<string>("--model-out") { Description = "Where to write the trained model (atomically).", Required = true };
         var log = new Option<string?>("--log") { Description = "Log CSV: step,trainLoss,testLoss,trainAccuracy,testAccuracy at step 0 and every epoch." };
-        var standardize = new Option<bool>("--standardize") { Description = "Scale inputs by the training mean and std (folded into the first layer of the saved model)." };
+        var standardize = new Option<bool>("--standardize") { Description = "Standardise inputs by the training mean and std, stored as the model's inputScaling and applied by every command." };
         var inputs = new Option<string?>("--inputs") { Description = "Comma-separated input column names." };
         var targets = new Option<string?>("--targets") { Description = "Comma-separated target column names." };
 
@@ -53,13 +58,12 @@ internal static class TrainCommand
             if (parsed.GetValue(test) is { } testPath)
                 (testX, testY) = TrainingData.Read(testPath, network, parsed.GetValue(inputs), parsed.GetValue(targets));
 
-            double[]? mean = null, std = null;
-            if (parsed.GetValue(standardize))
-            {
-                (mean, std) = TrainingData.Moments(trainX);
-                TrainingData.Standardize(trainX, mean, std);
-                if (testX is not null) TrainingData.Standardize(testX, mean, std);
-            }
+            // The contract's --standardize: the training set's column moments, stored as the model's inputScaling (not folded
+            // into the weights). Without it a model that already carries a scaling keeps it. Either way the data the trainer
+            // and the test evaluation see go through the one shared scaling step.
+            if (parsed.GetValue(standardize)) network = network.WithInputScaling(InputScaling.FromData(trainX));
+            trainX = network.ScaleInputs(trainX);
+            if (testX is not null) testX = network.ScaleInputs(testX);
             var trainSet = Dataset.Create(trainX, trainY);
             var testSet = testX is null ? null : Dataset.Create(testX, testY!);
 
@@ -114,6 +118,19 @@ internal static class TrainCommand
                 };
                 report = new SheafTrainer(options).Fit(network, trainSet, testSet, progress, CancellationToken.None);
             }
+            else if (how.StartsWith("equilibrium", StringComparison.Ordinal))
+            {
+                bool adam = how == "equilibrium-adam";
+                var options = new EquilibriumTrainingOptions
+                {
+                    Method = adam ? GradientDescentMethod.Adam : GradientDescentMethod.Sgd,
+                    LearningRate = Flags.Positive(parsed.GetValue(lr) ?? (adam ? 0.001 : 0.005), "--lr"),
+                    Epochs = epochs,
+                    StepsPerEpoch = spe,
+                    OutputCoupling = Flags.Positive(parsed.GetValue(coupling), "--output-coupling"),
+                };
+                report = new EquilibriumTrainer(options).Fit(network, trainSet, testSet, progress, CancellationToken.None);
+            }
             else
             {
                 bool adam = how == "adam";
@@ -133,8 +150,7 @@ internal static class TrainCommand
                 context.Error.WriteLine($"sheafcore: training diverged (loss {report.Final.TrainLoss}) by step {report.Steps}; no model written. Try a smaller --dt/--beta/--lr.");
                 return 3;
             }
-            var trained = mean is null ? report.Network : FoldScaling(report.Network, mean, std!);
-            AtomicFile.WriteAllText(parsed.GetValue(modelOut)!, ModelJsonWithMetadata(trained, how, report, mean, std));
+            AtomicFile.WriteAllText(parsed.GetValue(modelOut)!, ModelJsonWithMetadata(report.Network, how, report));
             double perStep = report.Steps == 0 ? 0 : report.Elapsed.TotalMilliseconds * 1000 / report.Steps;
             context.Info(parsed, FormattableString.Invariant(
                 $"train ({how}): {report.Steps} steps in {report.Elapsed.TotalSeconds:F2} s ({perStep:F1} µs/step incl. logging); final train loss {report.Final.TrainLoss:G6}, test loss {report.Final.TestLoss:G6}"));
@@ -169,23 +185,7 @@ internal static class TrainCommand
         return sb.ToString();
     }
 
-    /// <summary>W<sup>(1)</sup>' = W<sup>(1)</sup> diag(1/std), b<sup>(1)</sup>' = b<sup>(1)</sup> − W<sup>(1)</sup>' mean: the saved model takes raw inputs
-    /// and gives exactly the outputs of the trained model on standardised inputs, so no reader has to apply a scaling.</summary>
-    private static NeuralNetwork FoldScaling(NeuralNetwork network, double[] mean, double[] std)
-    {
-        var weights = Enumerable.Range(1, network.HiddenLayerCount + 1).Select(network.GetWeights).ToArray();
-        var biases = Enumerable.Range(1, network.HiddenLayerCount + 1).Select(network.GetBiases).ToArray();
-        var w1 = weights[0];
-        for (int i = 0; i < w1.GetLength(0); i++)
-            for (int j = 0; j < w1.GetLength(1); j++)
-            {
-                w1[i, j] /= std[j];
-                biases[0][i] -= w1[i, j] * mean[j];
-            }
-        return NeuralNetwork.FromWeights(weights, biases, network.Output);
-    }
-
-    private static string ModelJsonWithMetadata(NeuralNetwork network, string method, TrainingReport report, double[]? mean, double[]? std)
+    private static string ModelJsonWithMetadata(NeuralNetwork network, string method, TrainingReport report)
     {
         var root = JsonNode.Parse(network.ToJson())!.AsObject();
         var training = new JsonObject
@@ -195,16 +195,6 @@ internal static class TrainCommand
             ["finalTrainLoss"] = report.Final.TrainLoss,
         };
         if (!double.IsNaN(report.Final.TestLoss)) training["finalTestLoss"] = report.Final.TestLoss;
-        if (mean is not null)
-        {
-            // Recorded for provenance only: the scaling is already folded into W1 and b1 (see FoldScaling).
-            training["inputStandardization"] = new JsonObject
-            {
-                ["mean"] = new JsonArray(mean.Select(v => (JsonNode)JsonValue.Create(v)).ToArray()),
-                ["std"] = new JsonArray(std!.Select(v => (JsonNode)JsonValue.Create(v)).ToArray()),
-                ["foldedIntoFirstLayer"] = true,
-            };
-        }
         root["training"] = training;
         return root.ToJsonString();
     }
@@ -224,7 +214,7 @@ internal static class TrainingData
     {
         var table = CsvTable.Load(path);
         int n0 = network.InputDimension, nOut = network.OutputDimension;
-        var x = DataLoading.ReadInputs(path, n0, inputNames);
+        var x = DataLoading.ReadRawInputs(path, n0, inputNames);
         double[,] raw;
         string[] names;
         if (!string.IsNullOrWhiteSpace(targetNames))
@@ -291,29 +281,5 @@ internal static class TrainingData
                 }
                 return raw;
         }
-    }
-
-    /// <summary>Column means and population standard deviations (1 where a column is constant).</summary>
-    public static (double[] Mean, double[] Std) Moments(double[,] x)
-    {
-        int rows = x.GetLength(0), cols = x.GetLength(1);
-        var mean = new double[cols];
-        var std = new double[cols];
-        for (int j = 0; j < cols; j++)
-        {
-            double s = 0;
-            for (int i = 0; i < rows; i++) s += x[i, j];
-            mean[j] = s / rows;
-            double v = 0;
-            for (int i = 0; i < rows; i++) v += (x[i, j] - mean[j]) * (x[i, j] - mean[j]);
-            std[j] = v > 0 ? Math.Sqrt(v / rows) : 1.0;
-        }
-        return (mean, std);
-    }
-
-    public static void Standardize(double[,] x, double[] mean, double[] std)
-    {
-        for (int i = 0; i < x.GetLength(0); i++)
-            for (int j = 0; j < x.GetLength(1); j++) x[i, j] = (x[i, j] - mean[j]) / std[j];
     }
 }

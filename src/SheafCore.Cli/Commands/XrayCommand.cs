@@ -18,7 +18,7 @@ internal static class XrayCommand
         command.SetAction(parsed =>
         {
             var network = NeuralNetwork.Load(parsed.GetValue(model)!);
-            var x = DataLoading.ReadInputs(parsed.GetValue(input)!, network.InputDimension, parsed.GetValue(inputs));
+            var x = DataLoading.ReadInputs(parsed.GetValue(input)!, network, parsed.GetValue(inputs));
             var sheaf = network.ToSheaf();
             var xrays = sheaf.XRay(x, parsed.GetValue(method) == "dense" ? SpectralMethod.Dense : SpectralMethod.Lanczos);
             var summary = NetworkSheaf.Summarize(xrays);
