@@ -197,9 +197,12 @@ module ``Sheaf heat`` =
         // Measured over 600 seeds: Euler/RKC2 products median 9.4, 5th percentile 3.6, max 23.5, min 1.53 (and 1.33 on
         // HeatSeed 616874506, κ(L_II) ≈ 1.4, where Euler needs only 405 products: with no stiffness there is nothing
         // for RKC2 to gain and its ≤ 50-product spectral estimate weighs most). Where Euler needs ≥ 2000 products
-        // (490 of 600): min 1.69, 5th percentile 5.6, median 10.3. So: never worse, and ≥ 1.5× on the slow problems.
+        // (490 of 600): min 1.69, 5th percentile 5.6, median 10.3. HeatSeed 1409411217 (Euler 397, RKC2 424 with 3
+        // rejections) and HeatSeed 1947783268 (Euler 820, RKC2 1853 with 63 error-control rejections; 1 of 1,500 random
+        // seeds) show that on non-stiff problems the error-controlled RKC2 can cost more than Euler. The claim is
+        // therefore only about the stiff problems RKC2 is for: ≥ 1.5× fewer products where Euler needs ≥ 2000.
         let ratio = float euler.LaplacianApplications / float rkc.LaplacianApplications
-        euler.Converged && rkc.Converged && ratio > 1.0 && (euler.LaplacianApplications < 2000 || ratio >= 1.5)
+        euler.Converged && rkc.Converged && (euler.LaplacianApplications < 2000 || ratio >= 1.5)
 
     [<Fact>]
     let ``Euler above the stability limit is reported as diverged with a stable step suggestion`` () =
