@@ -200,9 +200,11 @@ module ``Sheaf heat`` =
         // (490 of 600): min 1.69, 5th percentile 5.6, median 10.3. HeatSeed 1409411217 (Euler 397, RKC2 424 with 3
         // rejections) and HeatSeed 1947783268 (Euler 820, RKC2 1853 with 63 error-control rejections; 1 of 1,500 random
         // seeds) show that on non-stiff problems the error-controlled RKC2 can cost more than Euler. The claim is
-        // therefore only about the stiff problems RKC2 is for: ≥ 1.5× fewer products where Euler needs ≥ 2000.
+        // therefore only about the stiff problems RKC2 is for. Even there error control can reject often: HeatSeed
+        // 1326577761 (Euler 4713, RKC2 3564 with 179 rejections, ratio 1.32) was the worst of 6,000 further random
+        // seeds. So: ≥ 1.25× fewer products where Euler needs ≥ 2000.
         let ratio = float euler.LaplacianApplications / float rkc.LaplacianApplications
-        euler.Converged && rkc.Converged && (euler.LaplacianApplications < 2000 || ratio >= 1.5)
+        euler.Converged && rkc.Converged && (euler.LaplacianApplications < 2000 || ratio >= 1.25)
 
     [<Fact>]
     let ``Euler above the stability limit is reported as diverged with a stable step suggestion`` () =
