@@ -56,16 +56,19 @@ public sealed class PinnedDiagnosisOptions
     /// <summary>Reference step of the adaptive integrator (default 0.01).</summary>
     public double TimeStep { get; init; } = 0.01;
 
-    /// <summary>Step limit of the adaptive integrator (default 20,000).</summary>
-    public int MaximumSteps { get; init; } = 20_000;
+    /// <summary>Step limit of the adaptive integrator (default 5,000). A flow that ends on a ReLU boundary keeps
+    /// crossing it and never meets <see cref="Tolerance"/>; <see cref="PinnedOutputDiagnosis.DiscordSettled"/> tells that case apart.</summary>
+    public int MaximumSteps { get; init; } = 5_000;
 }
 
 /// <summary>The pinned-output diagnosis of a network: forward pass, output hard-pinned to the target, diffused to
 /// equilibrium; the discord left on each edge shows where the network's error sits.</summary>
 public sealed class PinnedOutputDiagnosis
 {
-    internal PinnedOutputDiagnosis(double[,] forwardOutputs, double[,] targets, double[] before, DiffusionResult diffusion, DiscordBreakdown after)
+    internal PinnedOutputDiagnosis(double[,] forwardOutputs, double[,] targets, double[] before, DiffusionResult diffusion, DiffusionIntegrator integrator, OutputEdgeForce force, DiscordBreakdown after)
     {
+        Integrator = integrator;
+        OutputForce = force;
         ForwardOutputs = forwardOutputs;
         Targets = targets;
         ForwardSquaredError = before;
@@ -89,8 +92,31 @@ public sealed class PinnedOutputDiagnosis
     /// <summary>The diffusion run (adaptive integrator) from the forward pass with the output pinned.</summary>
     public DiffusionResult Diffusion { get; }
 
+    /// <summary>The integrator that produced <see cref="Diffusion"/>: adaptive, or explicit Euler when the adaptive
+    /// step-size control stalled (it accepts only energy-decreasing steps, which the identity output force of a
+    /// sigmoid/softmax network does not guarantee).</summary>
+    public DiffusionIntegrator Integrator { get; }
+
+    /// <summary>The output-edge force of <see cref="Diffusion"/> (sigmoid/softmax networks): identity, or the Jacobian
+    /// (gradient) force when both integrators refused the identity force's energy growth.</summary>
+    public OutputEdgeForce OutputForce { get; }
+
     /// <summary>Whether the diffusion met its tolerance.</summary>
     public bool Converged => Diffusion.Converged;
+
+    /// <summary>Whether the batch-mean discord changed by less than 1e-6 (relative) over the last half of the run:
+    /// true when the diffusion converged, and also when it stopped at the step limit while chattering on a ReLU
+    /// boundary with the discord already settled.</summary>
+    public bool DiscordSettled
+    {
+        get
+        {
+            if (Diffusion.Converged) return true;
+            var trace = Diffusion.DiscordTrace;
+            double last = trace[^1], mid = trace[trace.Count / 2];
+            return Math.Abs(mid - last) <= 1e-6 * Math.Max(Math.Abs(last), 1e-300) + 1e-300;
+        }
+    }
 
     /// <summary>Discord per edge at the end of the diffusion: where the error sits.</summary>
     public DiscordBreakdown Discord { get; }
@@ -168,16 +194,41 @@ public static class Diagnostics
         var before = new double[batch];
         for (int i = 0; i < batch; i++)
             for (int j = 0; j < outputs; j++) before[i] += (forward[i, j] - targets[i, j]) * (forward[i, j] - targets[i, j]);
-        var diffusion = sheaf.Diffuse(forwardState, new DiffusionOptions
+        // Attempts in order. The adaptive integrator accepts a step only if the energy (squared discord) falls, and
+        // the Euler run stops as diverged when that energy grows for 100 steps. The identity output force is not the
+        // gradient of that energy, so on sigmoid/softmax networks (and at an exact equilibrium, where the energy cannot
+        // fall) the first attempts can be refused; the last one is the Jacobian force, a true gradient flow.
+        var attempts = new List<(DiffusionIntegrator Integrator, OutputEdgeForce Force)>
         {
-            Integrator = DiffusionIntegrator.Adaptive,
-            Tolerance = options.Tolerance,
-            TimeStep = options.TimeStep,
-            MaximumSteps = options.MaximumSteps,
-            OutputForce = OutputEdgeForce.Identity,
-            DiscordTraceInterval = 1,
-        }, [pin], null, cancellationToken);
-        var after = Breakdown(sheaf.EdgeDiscord(diffusion.State));
-        return new PinnedOutputDiagnosis(forward, (double[,])targets.Clone(), before, diffusion, after);
+            (DiffusionIntegrator.Adaptive, OutputEdgeForce.Identity),
+            (DiffusionIntegrator.Euler, OutputEdgeForce.Identity),
+        };
+        if (network.Output != OutputActivation.Identity) attempts.Add((DiffusionIntegrator.Euler, OutputEdgeForce.Jacobian));
+        double dt = options.TimeStep;
+        DiffusionResult? diffusion = null;
+        var used = attempts[0];
+        foreach (var attempt in attempts)
+        {
+            used = attempt;
+            try
+            {
+                diffusion = sheaf.Diffuse(forwardState, new DiffusionOptions
+                {
+                    Integrator = attempt.Integrator,
+                    Tolerance = options.Tolerance,
+                    TimeStep = dt,
+                    MaximumSteps = options.MaximumSteps,
+                    OutputForce = attempt.Force,
+                    DiscordTraceInterval = 1,
+                }, [pin], null, cancellationToken);
+                break;
+            }
+            catch (DiffusionDivergedException e) when (attempt != attempts[^1])
+            {
+                dt = Math.Min(dt, 0.9 * e.SuggestedTimeStep);
+            }
+        }
+        var after = Breakdown(sheaf.EdgeDiscord(diffusion!.State));
+        return new PinnedOutputDiagnosis(forward, (double[,])targets.Clone(), before, diffusion!, used.Integrator, used.Force, after);
     }
 }

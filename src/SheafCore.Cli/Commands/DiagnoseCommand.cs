@@ -15,7 +15,7 @@ internal static class DiagnoseCommand
         var targets = new Option<string?>("--targets") { Description = "Comma-separated target column names (default: the columns after the inputs, if any)." };
         var state = new Option<string?>("--state") { Description = "Diagnose these stalks (stalk-state JSON, e.g. from diffuse --state-out) instead of the pinned-output run." };
         var tol = new Option<double>("--tol") { Description = "Tolerance of the pinned-output diffusion.", DefaultValueFactory = _ => 1e-8 };
-        var maxSteps = new Option<int>("--max-steps") { Description = "Step limit of the pinned-output diffusion.", DefaultValueFactory = _ => 20_000 };
+        var maxSteps = new Option<int>("--max-steps") { Description = "Step limit of the pinned-output diffusion.", DefaultValueFactory = _ => 5_000 };
         var report = new Option<string?>("--report") { Description = "JSON report: edges (name, kind, layer, mean, share, perSample), byLayer, byKind, total, pinnedOutput." };
         var plot = new Option<string?>("--plot") { Description = "Write PNG figures (discord bars, discord decay, output vs forward) to this folder." };
         var command = new Command("diagnose", "Per-edge discord by layer and operation type; with targets, the pinned-output diagnosis of where the error sits.")
@@ -56,6 +56,9 @@ internal static class DiagnoseCommand
                 fields["pinnedOutput"] = new Dictionary<string, object>
                 {
                     ["converged"] = diagnosis.Converged,
+                    ["discordSettled"] = diagnosis.DiscordSettled,
+                    ["integrator"] = diagnosis.Integrator.ToString().ToLowerInvariant(),
+                    ["outputForce"] = diagnosis.OutputForce.ToString().ToLowerInvariant(),
                     ["steps"] = diagnosis.Diffusion.Steps,
                     ["laplacianApplications"] = diagnosis.Diffusion.LaplacianApplications,
                     ["forwardMeanSquaredError"] = diagnosis.MeanForwardSquaredError,
@@ -74,7 +77,7 @@ internal static class DiagnoseCommand
             string P(double v) => (100 * v).ToString("F1", CultureInfo.InvariantCulture) + "%";
             context.Info(parsed, $"diagnose: {x.GetLength(0)} samples of [{string.Join(",", network.Layers)}], mode {fields["mode"]}");
             if (diagnosis is not null)
-                context.Info(parsed, $"  pinned output: forward MSE-sum {G(diagnosis.MeanForwardSquaredError)}; diffusion {(diagnosis.Converged ? "converged" : "NOT converged")} after {diagnosis.Diffusion.Steps} steps; residual discord {G(breakdown.Total)}");
+                context.Info(parsed, $"  pinned output: forward MSE-sum {G(diagnosis.MeanForwardSquaredError)}; diffusion {(diagnosis.Converged ? "converged" : diagnosis.DiscordSettled ? "stopped with the discord settled (chattering on a ReLU boundary)" : "NOT converged")} after {diagnosis.Diffusion.Steps} steps; residual discord {G(breakdown.Total)}");
             else if (fields["mode"] is "forward")
                 context.Info(parsed, "  no targets: the forward pass is the harmonic extension, so every edge has zero discord (give targets for the pinned-output diagnosis)");
             context.Info(parsed, "  edge   kind        layer  mean        share");
