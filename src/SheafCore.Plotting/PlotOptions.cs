@@ -50,12 +50,20 @@ public sealed class LossCurve
 
     /// <summary>The training loss of a run.</summary>
     /// <param name="label">Legend text.</param>
-    /// <param name="report">The run.</param>
+    /// <param name="report">The run (from <see cref="SheafTrainer"/> or <see cref="GradientDescentTrainer"/>).</param>
     /// <returns>The curve.</returns>
-    public static LossCurve FromReport(string label, TrainingReport report)
+    public static LossCurve FromReport(string label, TrainingReport report) => FromReport(label, report, testLoss: false);
+
+    /// <summary>The training or test loss of a run (test losses that are not finite, e.g. without a test set, are not drawn).</summary>
+    /// <param name="label">Legend text.</param>
+    /// <param name="report">The run.</param>
+    /// <param name="testLoss">True for the test loss, false for the training loss.</param>
+    /// <returns>The curve.</returns>
+    public static LossCurve FromReport(string label, TrainingReport report, bool testLoss)
     {
         ArgumentNullException.ThrowIfNull(report);
-        return new LossCurve(label, report.Log.Select(p => (double)p.Step).ToArray(), report.Log.Select(p => p.TrainLoss).ToArray());
+        return new LossCurve(label, report.Log.Select(p => (double)p.Step).ToArray(),
+            report.Log.Select(p => testLoss ? p.TestLoss : p.TrainLoss).ToArray());
     }
 
     /// <summary>A column of a training log CSV (<c>step,trainLoss,testLoss,…</c>, as <c>train --log</c> writes it).</summary>

@@ -70,6 +70,20 @@ public sealed class PlotTests
     }
 
     [Fact]
+    public void LossCurves_FromTrainingReports_SheafAgainstSgd()
+    {
+        using var temp = new TempDirectory();
+        var task = SyntheticTasks.Generate(SyntheticTask.Paraboloid, 1);
+        var network = NeuralNetwork.CreateHeInitialized([2, 6, 1], OutputActivation.Identity, seed: 3);
+        var sheaf = new SheafTrainer(new TrainingOptions { Epochs = 2, StepsPerEpoch = 50 }).Fit(network, task.Train, null, null, TestContext.Current.CancellationToken);
+        var sgd = new GradientDescentTrainer(new GradientDescentOptions { Epochs = 2, StepsPerEpoch = 50 }).Fit(network, task.Train, null, null, TestContext.Current.CancellationToken);
+        var curves = new[] { LossCurve.FromReport("sheaf", sheaf), LossCurve.FromReport("sgd", sgd), LossCurve.FromReport("sgd (test)", sgd, testLoss: true) };
+        Assert.Equal(3, curves[0].Steps.Count);
+        Plots.LossCurves(temp.File("loss.png"), curves, new PlotOptions { Width = 400, Height = 300 });
+        Assert.True(IsPng(File.ReadAllBytes(temp.File("loss.png")), 400, 300));
+    }
+
+    [Fact]
     public void LossCurve_FromALogCsv_ReadsStepAndLoss_AndNamesABadCell()
     {
         using var temp = new TempDirectory();
