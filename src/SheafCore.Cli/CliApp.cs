@@ -21,6 +21,8 @@ public static class CliApp
         root.Subcommands.Add(ForwardCommand.Create(context));
         root.Subcommands.Add(DiffuseCommand.Create(context));
         root.Subcommands.Add(XrayCommand.Create(context));
+        root.Subcommands.Add(DiagnoseCommand.Create(context));
+        root.Subcommands.Add(PlotCommand.Create(context));
         root.Subcommands.Add(TrainCommand.Create(context));
         root.Subcommands.Add(TaskCommand.Create(context));
         root.Subcommands.Add(NsdCommand.Create(context));

@@ -15,16 +15,26 @@ public static class AtomicFile
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(contents);
+        WriteAllBytes(path, new UTF8Encoding(false).GetBytes(contents));
+    }
+
+    /// <summary>Atomically replaces <paramref name="path"/> with <paramref name="contents"/>.</summary>
+    /// <param name="path">Target file; its directory must exist.</param>
+    /// <param name="contents">The complete new contents.</param>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty.</exception>
+    /// <exception cref="IOException">The file could not be written; the previous file is unchanged.</exception>
+    public static void WriteAllBytes(string path, byte[] contents)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentNullException.ThrowIfNull(contents);
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full) ?? ".";
         var temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            using (var writer = new StreamWriter(stream, new UTF8Encoding(false)))
             {
-                writer.Write(contents);
-                writer.Flush();
+                stream.Write(contents);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temporary, full, overwrite: true);

@@ -36,6 +36,7 @@ public sealed class PublicApiTests
     {
         var leaks = PublicSignatureTypes(typeof(NeuralNetwork).Assembly)
             .Concat(PublicSignatureTypes(typeof(Cli.CliApp).Assembly))
+            .Concat(PublicSignatureTypes(typeof(Plotting.Plots).Assembly))
             .Where(x => Mentioned(x.Type).Any(t => t.Assembly.GetName().Name == "FSharp.Core"))
             .Select(x => $"{x.Member}: {x.Type}")
             .ToList();

@@ -27,10 +27,11 @@ internal static class DiffuseCommand
         var inputs = new Option<string?>("--inputs") { Description = "Comma-separated input column names." };
         var report = new Option<string?>("--report") { Description = "JSON report: converged, steps, laplacianApplications, finalDiscord, maxAbsErrorVsForward, …" };
         var stateOut = new Option<string?>("--state-out") { Description = "Write the final stalks as stalk-state JSON." };
+        var plot = new Option<string?>("--plot") { Description = "Write PNG figures (discord decay with ReLU crossings, output stalk vs forward) to this folder." };
 
         var command = new Command("diffuse", "Run the sheaf heat equation with the inputs pinned (and any --pin) and write the output stalk.")
         {
-            model, input, output, integrator, dt, alpha, tol, maxSteps, minSteps, init, seed, initState, pins, outputForce, inputs, report, stateOut,
+            model, input, output, integrator, dt, alpha, tol, maxSteps, minSteps, init, seed, initState, pins, outputForce, inputs, report, stateOut, plot,
         };
         command.SetAction(parsed =>
         {
@@ -98,6 +99,7 @@ internal static class DiffuseCommand
                     ["reluCrossings"] = result.Crossings.Count,
                 });
             }
+            if (parsed.GetValue(plot) is { } plotDir) CliPlots.Diffuse(plotDir, result, forward, context, parsed);
             return result.Converged ? 0 : 3;
         });
         return command;

@@ -14,7 +14,8 @@ internal static class XrayCommand
         var method = new Option<string>("--method") { Description = "lanczos (matrix-free) or dense (check).", DefaultValueFactory = _ => "lanczos" };
         method.AcceptOnlyFromAmong("lanczos", "dense");
         var report = new Option<string?>("--report") { Description = "JSON report: lambdaMin, lambdaMax, condition (one entry per sample), block energies, summary." };
-        var command = new Command("xray", "Spectrum of the restricted Laplacian L_Ω at each sample's activation pattern.") { model, input, inputs, method, report };
+        var plot = new Option<string?>("--plot") { Description = "Write the eigenvector block-energy figure (xray-block-energy.png) to this folder." };
+        var command = new Command("xray", "Spectrum of the restricted Laplacian L_Ω at each sample's activation pattern.") { model, input, inputs, method, report, plot };
         command.SetAction(parsed =>
         {
             var network = NeuralNetwork.Load(parsed.GetValue(model)!);
@@ -54,6 +55,12 @@ internal static class XrayCommand
                         ["topStability"] = double.IsNaN(summary.TopStability) ? null! : summary.TopStability,
                     },
                 });
+            }
+            if (parsed.GetValue(plot) is { } dir)
+            {
+                var file = Path.Combine(CliPlots.Folder(dir), "xray-block-energy.png");
+                SheafCore.Plotting.Plots.XRayBlockEnergies(file, summary);
+                context.Info(parsed, $"  plots: {file}");
             }
             return 0;
         });
