@@ -184,7 +184,7 @@ public static class Plots
                 inputs[r * grid + c, 0] = x0 + (x1 - x0) * (c + 0.5) / grid;
                 inputs[r * grid + c, 1] = y1 - (y1 - y0) * (r + 0.5) / grid;   // row 0 is the top of the heat map
             }
-        var outputs = network.Forward(inputs);
+        var outputs = network.Predict(inputs);
         var surface = new double[grid, grid];
         for (int r = 0; r < grid; r++)
             for (int c = 0; c < grid; c++) surface[r, c] = SurfaceValue(network, outputs, r * grid + c);

@@ -33,7 +33,7 @@ internal static class DiagnoseCommand
             double[,] x;
             if (parsed.GetValue(state) is { } statePath)
             {
-                x = DataLoading.ReadInputs(inputPath, network.InputDimension, parsed.GetValue(inputs));
+                x = DataLoading.ReadInputs(inputPath, network, parsed.GetValue(inputs));
                 string text;
                 try { text = File.ReadAllText(statePath); }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -45,7 +45,8 @@ internal static class DiagnoseCommand
             }
             else if (HasTargets(inputPath, network, parsed.GetValue(targets)))
             {
-                (x, var y) = TrainingData.Read(inputPath, network, parsed.GetValue(inputs), parsed.GetValue(targets));
+                (var raw, var y) = TrainingData.Read(inputPath, network, parsed.GetValue(inputs), parsed.GetValue(targets));
+                x = network.ScaleInputs(raw);
                 diagnosis = Diagnostics.DiagnosePinnedOutput(network, x, y, new PinnedDiagnosisOptions
                 {
                     Tolerance = Flags.NonNegative(parsed.GetValue(tol), "--tol"),
@@ -69,7 +70,7 @@ internal static class DiagnoseCommand
             }
             else
             {
-                x = DataLoading.ReadInputs(inputPath, network.InputDimension, parsed.GetValue(inputs));
+                x = DataLoading.ReadInputs(inputPath, network, parsed.GetValue(inputs));
                 breakdown = Diagnostics.Breakdown(sheaf, sheaf.HarmonicExtension(x));
                 fields["mode"] = "forward";
             }

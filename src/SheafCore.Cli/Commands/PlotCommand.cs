@@ -50,7 +50,7 @@ internal static class PlotCommand
             if (network.InputDimension != 2) throw new CliUsageException($"--model: the model takes {network.InputDimension} inputs; a surface needs 2.");
             var path = parsed.GetValue(input)!;
             var table = CsvTable.Load(path);
-            var x = DataLoading.ReadInputs(path, 2, null);
+            var x = DataLoading.ReadRawInputs(path, 2, null); // raw coordinates: the surface is drawn in input space (Predict scales)
             int[]? labels = null;
             if (network.Output != OutputActivation.Identity && table.Columns.Count == 3)
             {
