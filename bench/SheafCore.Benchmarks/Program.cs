@@ -20,4 +20,11 @@ if (args.Length > 0 && args[0] == "counts")
     return;
 }
 
+// `bytes` prints the bytes one 10⁶-vertex Laplacian apply must move (to turn BandwidthBenchmarks times into GB/s).
+if (args.Length > 0 && args[0] == "bytes")
+{
+    BandwidthBenchmarks.PrintBytes();
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(HeatBenchmarks).Assembly).Run(args);
