@@ -100,7 +100,7 @@ public class BandwidthBenchmarks
     public void LaplacianMillionD2() => SheafLaplacian.apply(_l2, _x2, _y2);
 
     /// <summary>Bytes an apply must move at least once: values, column indices, block offsets, row pointers, x, y.</summary>
-    public static long LaplacianBytes(SheafLaplacianMatrix l) =>
+    internal static long LaplacianBytes(SheafLaplacianMatrix l) =>
         8L * l.Values.Length + 4L * l.ColumnIndices.Length + 4L * l.BlockOffsets.Length + 4L * l.RowPointers.Length + 16L * l.Dimension;
 
     public static void PrintBytes()

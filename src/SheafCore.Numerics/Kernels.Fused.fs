@@ -435,3 +435,37 @@ module internal FusedKernels =
         while i < n do
             if not (NativePtr.get pz i > 0.0) then NativePtr.set pd i 0.0
             i <- i + 1
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Weight gradients G = R·Aᵀ of a small layer over a long batch: one dot product per entry.
+
+    /// Below this many entries of C, `multiplyTransposeBSmall` (dot products) beats the packed GEMM for long k.
+    [<Literal>]
+    let SmallOuterEntries = 4096
+
+    let private validateOuter (m: int, n: int, k: int, a: ReadOnlySpan<float>, lda: int, b: ReadOnlySpan<float>, ldb: int, c: Span<float>, ldc: int) =
+        if m < 0 || n < 0 || k < 0 then invalidArg "m" "Negative size."
+        if lda < k || ldb < k || ldc < n then invalidArg "ld" "A leading dimension is smaller than its row."
+        if m > 0 && k > 0 then Guard.atLeast (nameof a) ((m - 1) * lda + k) a.Length
+        if n > 0 && k > 0 then Guard.atLeast (nameof b) ((n - 1) * ldb + k) b.Length
+        if m > 0 && n > 0 then Guard.atLeast (nameof c) ((m - 1) * ldc + n) c.Length
+
+    /// <summary>Scalar twin: c[i·ldc + j] = Σ_p a[i·lda + p]·b[j·ldb + p] (C = A·Bᵀ, B stored n×k; sequential sums).</summary>
+    let multiplyTransposeBSmallReference (m: int, n: int, k: int, a: ReadOnlySpan<float>, lda: int, b: ReadOnlySpan<float>, ldb: int, c: Span<float>, ldc: int) =
+        validateOuter (m, n, k, a, lda, b, ldb, c, ldc)
+        for i in 0 .. m - 1 do
+            for j in 0 .. n - 1 do
+                let mutable acc = 0.0
+                for p in 0 .. k - 1 do
+                    acc <- acc + a[i * lda + p] * b[j * ldb + p]
+                c[i * ldc + j] <- acc
+
+    /// <summary>C = A·Bᵀ (B stored n×k) by one vectorised dot product (TensorPrimitives.Dot) per entry of C: for
+    /// small C and long k (weight gradients of a narrow layer over a batch) this avoids the packing of the blocked
+    /// GEMM. Deterministic (fixed order per entry); equals the twin up to reassociation of each sum.</summary>
+    let multiplyTransposeBSmall (m: int, n: int, k: int, a: ReadOnlySpan<float>, lda: int, b: ReadOnlySpan<float>, ldb: int, c: Span<float>, ldc: int) =
+        validateOuter (m, n, k, a, lda, b, ldb, c, ldc)
+        for i in 0 .. m - 1 do
+            let row = a.Slice(i * lda, k)
+            for j in 0 .. n - 1 do
+                c[i * ldc + j] <- System.Numerics.Tensors.TensorPrimitives.Dot(row, b.Slice(j * ldb, k))

@@ -59,7 +59,10 @@ module internal Backprop =
             let cols = mlp.Layers[l]
             let delta = ws.Delta[l]
             let previous = if l = 0 then x else ReadOnlySpan fw.A[l - 1]
-            Gemm.multiplyTransposeB (rows, cols, batch, ReadOnlySpan delta, batch, previous, batch, Span ws.GradW[l], cols, false)
+            if vectorised && rows * cols <= FusedKernels.SmallOuterEntries then
+                FusedKernels.multiplyTransposeBSmall (rows, cols, batch, ReadOnlySpan delta, batch, previous, batch, Span ws.GradW[l], cols)
+            else
+                Gemm.multiplyTransposeB (rows, cols, batch, ReadOnlySpan delta, batch, previous, batch, Span ws.GradW[l], cols, false)
             let gb = ws.GradB[l]
             for i in 0 .. rows - 1 do
                 if vectorised then gb[i] <- TensorPrimitives.Sum(ReadOnlySpan(delta, i * batch, batch))

@@ -154,7 +154,10 @@ module internal SheafTraining =
                 let previous = columns ((if l = 0 then x else stalks.A[l - 1]), cols, batch, c0, m)
                 let g = ws.Gradient[l]
                 let r = ws.Residual[l]
-                Gemm.multiplyTransposeB (rows, cols, m, ReadOnlySpan(r, 0, rows * m), m, previous, batch, Span g, cols, false)
+                if vectorised && rows * cols <= FusedKernels.SmallOuterEntries then
+                    FusedKernels.multiplyTransposeBSmall (rows, cols, m, ReadOnlySpan(r, 0, rows * m), m, previous, batch, Span g, cols)
+                else
+                    Gemm.multiplyTransposeB (rows, cols, m, ReadOnlySpan(r, 0, rows * m), m, previous, batch, Span g, cols, false)
                 let w = mlp.Weights[l]
                 // Same association as the reference, W + dt·(−β·G), so round-off matches it as closely as possible.
                 for i in 0 .. w.Length - 1 do
