@@ -41,5 +41,12 @@ internal static class Parts
         var st = new SheafTrainingSettings(1.0, 0.0, 1e-9, 1, 1, true, StalkInitMethod.Forward, 0, 0, 1.0);
         Time("sheaf step (β = 0, tiny dt)", () => SheafTraining.step(p.Mlp, p.X, p.Y, p.Stalks, 0, B, st, p.TrainWs));
         Time("backprop gradient", () => Backprop.gradient(p.Mlp, p.X, p.Y, p.Backprop));
+        var q = StepProblem.Create();
+        Time("heat step (forces + Euler), twin", () => { NetworkHeat.computeForcesReference(q.Mlp, q.X, q.Stalks, [], OutputForceMode.Jacobian, q.Heat); NetworkHeat.eulerStepReference(q.Mlp, q.Stalks, 0.01, q.Heat); });
+        Time("heat step (forces + Euler), vectorised", () => { NetworkHeat.computeForces(q.Mlp, q.X, q.Stalks, [], OutputForceMode.Jacobian, q.Heat); NetworkHeat.eulerStep(q.Mlp, q.Stalks, 0.01, q.Heat); });
+        Time("sheaf training step, twin", () => SheafTraining.stepReference(q.Mlp, q.X, q.Y, q.Stalks, 0, B, q.Training, q.TrainWs));
+        Time("sheaf training step, vectorised", () => SheafTraining.step(q.Mlp, q.X, q.Y, q.Stalks, 0, B, q.Training, q.TrainWs));
+        Time("SGD step, twin", () => { Backprop.gradientReference(q.Mlp, q.X, q.Y, q.Backprop); q.SgdUpdate(0.01); });
+        Time("SGD step, vectorised", () => { Backprop.gradient(q.Mlp, q.X, q.Y, q.Backprop); q.SgdUpdate(0.01); });
     }
 }
