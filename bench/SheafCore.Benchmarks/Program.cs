@@ -20,4 +20,18 @@ if (args.Length > 0 && args[0] == "counts")
     return;
 }
 
+// `bytes` prints the bytes one 10⁶-vertex Laplacian apply must move (to turn BandwidthBenchmarks times into GB/s).
+if (args.Length > 0 && args[0] == "bytes")
+{
+    BandwidthBenchmarks.PrintBytes();
+    return;
+}
+
+// `parts` times the pieces of the [2,30,1] batch-300 steps with a Stopwatch (best of 7 batches; a profile, not a benchmark).
+if (args.Length > 0 && args[0] == "parts")
+{
+    Parts.Run();
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(HeatBenchmarks).Assembly).Run(args);

@@ -117,10 +117,8 @@ module internal NetworkHeat =
                 for ci in 0 .. p.Coordinates.Length - 1 do
                     Array.blit p.Targets (ci * batch) v (p.Coordinates[ci] * batch) batch
 
-    /// Fills the workspace with the residuals and forces of the current state and returns the batch-mean discord
-    /// Σ_e ‖discrepancy_e‖² of that state. Forces follow theory §3.2 exactly; soft pins add −γ(v − target),
-    /// hard-pinned coordinates get zero force.
-    let computeForces (mlp: Mlp, x: ReadOnlySpan<float>, stalks: NetworkStalks, pins: StalkPin[], mode: OutputForceMode, ws: HeatWorkspace) : float =
+    /// Forces and discord (see `computeForces`), with the vector kernels or their scalar twins.
+    let private computeForcesWith (vectorised: bool, mlp: Mlp, x: ReadOnlySpan<float>, stalks: NetworkStalks, pins: StalkPin[], mode: OutputForceMode, ws: HeatWorkspace) : float =
         let batch = stalks.Batch
         let k = mlp.HiddenCount
         let mutable discord = 0.0
@@ -132,11 +130,10 @@ module internal NetworkHeat =
             Forward.fillRowBias (nOut, batch, ReadOnlySpan mlp.Biases[l], r)
             let previous = if l = 0 then x else ReadOnlySpan stalks.A[l - 1]
             Gemm.multiply (nOut, batch, nIn, ReadOnlySpan mlp.Weights[l], nIn, previous, batch, r, batch, true)
-            let z = stalks.Z[l]
-            for i in 0 .. r.Length - 1 do
-                let v = r[i] - z[i]
-                r[i] <- v
-                discord <- discord + v * v
+            let z = ReadOnlySpan stalks.Z[l]
+            discord <-
+                discord
+                + (if vectorised then FusedKernels.subtractSumSquares (r, z) else FusedKernels.subtractSumSquaresReference (r, z))
         // z^(ℓ), ℓ ≤ k: r_ℓ − σ⊙(z − a); a^(ℓ): −(a − σ⊙z) − W^(ℓ+1)ᵀ r_{ℓ+1}.
         for l in 0 .. k - 1 do
             let z = stalks.Z[l]
@@ -148,17 +145,11 @@ module internal NetworkHeat =
             let nNext = mlp.Layers[l + 2]
             let back = Span<float>(ws.Backward, 0, nOut * batch)
             Gemm.multiplyTransposeA (nOut, batch, nNext, ReadOnlySpan mlp.Weights[l + 1], nOut, ReadOnlySpan ws.Residual[l + 1], batch, back, batch, false)
-            for i in 0 .. z.Length - 1 do
-                let zi = z[i]
-                let ai = a[i]
-                if zi >= 0.0 then
-                    fz[i] <- r[i] - (zi - ai)
-                    fa[i] <- -(ai - zi) - back[i]
-                    discord <- discord + (zi - ai) * (zi - ai)
-                else
-                    fz[i] <- r[i]
-                    fa[i] <- -ai - back[i]
-                    discord <- discord + ai * ai
+            let back = Span.op_Implicit back
+            discord <-
+                discord
+                + (if vectorised then FusedKernels.heatHiddenForces (ReadOnlySpan z, ReadOnlySpan a, ReadOnlySpan r, back, Span fz, Span fa)
+                   else FusedKernels.heatHiddenForcesReference (ReadOnlySpan z, ReadOnlySpan a, ReadOnlySpan r, back, Span fz, Span fa))
         // z^(k+1): r_{k+1} + f_out; a_out: φ(z) − a_out.
         let last = ws.Residual[k]
         let fzLast = ws.ForceZ[k]
@@ -206,19 +197,20 @@ module internal NetworkHeat =
         ws.SoftPinPenalty <- penalty / float (max batch 1)
         discord / float (max batch 1)
 
-    /// v ← v + s·f over one stalk; returns max |new − old|.
-    let private advance (v: float[], f: float[], s: float) =
-        let mutable change = 0.0
-        for i in 0 .. v.Length - 1 do
-            let old = v[i]
-            let updated = old + s * f[i]
-            v[i] <- updated
-            change <- max change (abs (updated - old))
-        change
+    /// Fills the workspace with the residuals and forces of the current state and returns the batch-mean discord
+    /// Σ_e ‖discrepancy_e‖² of that state. Forces follow theory §3.2 exactly; soft pins add −γ(v − target),
+    /// hard-pinned coordinates get zero force. Hot loops are the fused vector kernels of `FusedKernels` (forces
+    /// bit-identical to `computeForcesReference`; the discord differs only by summation order).
+    let computeForces (mlp: Mlp, x: ReadOnlySpan<float>, stalks: NetworkStalks, pins: StalkPin[], mode: OutputForceMode, ws: HeatWorkspace) : float =
+        computeForcesWith (true, mlp, x, stalks, pins, mode, ws)
 
-    /// One explicit Euler step with step s = α·dt; returns the largest change of a free coordinate.
-    /// Also returns non-finite changes as NaN so the caller can stop.
-    let eulerStep (mlp: Mlp, stalks: NetworkStalks, s: float, ws: HeatWorkspace) : float =
+    /// The scalar twin of `computeForces` (the original element loops; the benchmark baseline).
+    let computeForcesReference (mlp: Mlp, x: ReadOnlySpan<float>, stalks: NetworkStalks, pins: StalkPin[], mode: OutputForceMode, ws: HeatWorkspace) : float =
+        computeForcesWith (false, mlp, x, stalks, pins, mode, ws)
+
+    let private eulerStepWith (vectorised: bool, mlp: Mlp, stalks: NetworkStalks, s: float, ws: HeatWorkspace) : float =
+        let advance (v: float[], f: float[], s: float) =
+            if vectorised then FusedKernels.advance (Span v, ReadOnlySpan f, s) else FusedKernels.advanceReference (Span v, ReadOnlySpan f, s)
         let mutable change = 0.0
         let mutable finite = true
         for l in 0 .. mlp.AffineCount - 1 do
@@ -234,6 +226,15 @@ module internal NetworkHeat =
             finite <- finite && Double.IsFinite c
             change <- max change c
         if finite then change else nan
+
+    /// One explicit Euler step with step s = α·dt; returns the largest change of a free coordinate.
+    /// Also returns non-finite changes as NaN so the caller can stop. Vectorised (`FusedKernels.advance`).
+    let eulerStep (mlp: Mlp, stalks: NetworkStalks, s: float, ws: HeatWorkspace) : float =
+        eulerStepWith (true, mlp, stalks, s, ws)
+
+    /// The scalar twin of `eulerStep` (bit-identical stalks and result).
+    let eulerStepReference (mlp: Mlp, stalks: NetworkStalks, s: float, ws: HeatWorkspace) : float =
+        eulerStepWith (false, mlp, stalks, s, ws)
 
     /// Batch-mean discord of a state (no forces kept).
     let discordOf (mlp: Mlp, x: ReadOnlySpan<float>, stalks: NetworkStalks, ws: HeatWorkspace) =
@@ -338,7 +339,8 @@ module internal NetworkHeat =
         let trace = ResizeArray<float>()
         let crossings = ResizeArray<CrossingEvent>()
         let masks = Array.init mlp.HiddenCount (fun l -> Array.zeroCreate<bool> stalks.Z[l].Length)
-        readMasks (mlp, stalks, masks)
+        // Crossing bookkeeping is a full scan of the hidden z per step: only done while events can still be recorded.
+        if settings.MaxCrossings > 0 then readMasks (mlp, stalks, masks)
         let mutable step = 0
         let mutable converged = false
         let mutable diverged = false
@@ -367,7 +369,8 @@ module internal NetworkHeat =
                     diverged <- true
                     reason <- "a stalk became non-finite"
                 else
-                    recordCrossings (mlp, stalks, masks, step, settings.MaxCrossings, crossings)
+                    if crossings.Count < settings.MaxCrossings then
+                        recordCrossings (mlp, stalks, masks, step, settings.MaxCrossings, crossings)
                     converged <- step >= settings.MinSteps && change < settings.Tolerance
                     if not (isNull progress) && step % 1000 = 0 then progress.Invoke(step, change, discord)
         // For an identity output the output stalk is z^(k+1) itself.

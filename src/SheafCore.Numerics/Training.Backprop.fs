@@ -1,6 +1,7 @@
 namespace SheafCore.Numerics
 
 open System
+open System.Numerics.Tensors
 open System.Threading
 
 /// Buffers of reverse mode for one batch size: the forward pass, the deltas ∂L/∂z^(ℓ) and the gradients.
@@ -44,7 +45,7 @@ module internal Backprop =
     /// of the mean loss L (Losses.value) with respect to every W^(ℓ) and b^(ℓ); returns L.
     /// δ_{k+1} = ∂L/∂z^(k+1) (Losses.outputGradient), ∇W_ℓ = δ_ℓ a_{ℓ−1}ᵀ, ∇b_ℓ = Σ_i δ_{i,ℓ},
     /// δ_{ℓ−1} = (W_ℓᵀ δ_ℓ) ⊙ [z_{ℓ−1} &gt; 0] (the ReLU derivative is 0 at z = 0, as in PyTorch).</summary>
-    let gradient (mlp: Mlp, x: ReadOnlySpan<float>, y: ReadOnlySpan<float>, ws: BackpropWorkspace) : float =
+    let private gradientWith (vectorised: bool, mlp: Mlp, x: ReadOnlySpan<float>, y: ReadOnlySpan<float>, ws: BackpropWorkspace) : float =
         let batch = ws.Batch
         Guard.length (nameof x) (mlp.InputDim * batch) x.Length
         Guard.length (nameof y) (mlp.OutputDim * batch) y.Length
@@ -58,20 +59,34 @@ module internal Backprop =
             let cols = mlp.Layers[l]
             let delta = ws.Delta[l]
             let previous = if l = 0 then x else ReadOnlySpan fw.A[l - 1]
-            Gemm.multiplyTransposeB (rows, cols, batch, ReadOnlySpan delta, batch, previous, batch, Span ws.GradW[l], cols, false)
+            if vectorised && rows * cols <= FusedKernels.SmallOuterEntries then
+                FusedKernels.multiplyTransposeBSmall (rows, cols, batch, ReadOnlySpan delta, batch, previous, batch, Span ws.GradW[l], cols)
+            else
+                Gemm.multiplyTransposeB (rows, cols, batch, ReadOnlySpan delta, batch, previous, batch, Span ws.GradW[l], cols, false)
             let gb = ws.GradB[l]
             for i in 0 .. rows - 1 do
-                let mutable sum = 0.0
-                for j in 0 .. batch - 1 do
-                    sum <- sum + delta[i * batch + j]
-                gb[i] <- sum
+                if vectorised then gb[i] <- TensorPrimitives.Sum(ReadOnlySpan(delta, i * batch, batch))
+                else
+                    let mutable sum = 0.0
+                    for j in 0 .. batch - 1 do
+                        sum <- sum + delta[i * batch + j]
+                    gb[i] <- sum
             if l > 0 then
                 let below = ws.Delta[l - 1]
                 Gemm.multiplyTransposeA (cols, batch, rows, ReadOnlySpan mlp.Weights[l], cols, ReadOnlySpan delta, batch, Span below, batch, false)
-                let z = fw.Z[l - 1]
-                for i in 0 .. below.Length - 1 do
-                    if not (z[i] > 0.0) then below[i] <- 0.0
+                if vectorised then FusedKernels.reluBackward (Span below, ReadOnlySpan fw.Z[l - 1])
+                else FusedKernels.reluBackwardReference (Span below, ReadOnlySpan fw.Z[l - 1])
         loss
+
+    /// <summary>Runs the forward pass on (x, y) and fills the workspace with the exact gradient of the mean loss
+    /// (see `gradientWith`); returns L. Vectorised bias sums and ReLU masks.</summary>
+    let gradient (mlp: Mlp, x: ReadOnlySpan<float>, y: ReadOnlySpan<float>, ws: BackpropWorkspace) : float =
+        gradientWith (true, mlp, x, y, ws)
+
+    /// The scalar twin of `gradient` (sequential bias sums, branchy ReLU mask; the benchmark baseline).
+    let gradientReference (mlp: Mlp, x: ReadOnlySpan<float>, y: ReadOnlySpan<float>, ws: BackpropWorkspace) : float =
+        gradientWith (false, mlp, x, y, ws)
+
 
     let validate (settings: GradientDescentSettings) =
         if not (Double.IsFinite settings.LearningRate && settings.LearningRate > 0.0) then

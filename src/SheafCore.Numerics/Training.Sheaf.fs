@@ -1,6 +1,7 @@
 namespace SheafCore.Numerics
 
 open System
+open System.Numerics.Tensors
 open System.Threading
 
 /// How the training stalks start (and restart, when there is no warm start).
@@ -96,8 +97,9 @@ module internal SheafTraining =
     /// while the weights keep moving every step, so the stalks lag further behind their equilibrium (the fast/slow
     /// time-scale separation of §5.3 gets worse by the factor B/m), and with β unchanged the weight drift per
     /// sweep over the data equals the full-batch drift per step; keep β·B fixed when comparing.</remarks>
-    let step
+    let private stepWith
         (
+            vectorised: bool,
             mlp: Mlp,
             x: float[],
             y: float[],
@@ -124,8 +126,12 @@ module internal SheafTraining =
             for i in 0 .. nOut - 1 do
                 let zRow = i * batch + c0
                 let rRow = i * m
-                for j in 0 .. m - 1 do
-                    r[rRow + j] <- r[rRow + j] - z[zRow + j]
+                if vectorised then
+                    let rr = Span(r, rRow, m)
+                    TensorPrimitives.Subtract(Span.op_Implicit rr, ReadOnlySpan(z, zRow, m), rr)
+                else
+                    for j in 0 .. m - 1 do
+                        r[rRow + j] <- r[rRow + j] - z[zRow + j]
         // 2. Backward pulls W_{ℓ+1}ᵀ r_{ℓ+1}, before the weights move.
         for l in 0 .. k - 1 do
             let nOut = mlp.Layers[l + 1]
@@ -148,16 +154,23 @@ module internal SheafTraining =
                 let previous = columns ((if l = 0 then x else stalks.A[l - 1]), cols, batch, c0, m)
                 let g = ws.Gradient[l]
                 let r = ws.Residual[l]
-                Gemm.multiplyTransposeB (rows, cols, m, ReadOnlySpan(r, 0, rows * m), m, previous, batch, Span g, cols, false)
+                if vectorised && rows * cols <= FusedKernels.SmallOuterEntries then
+                    FusedKernels.multiplyTransposeBSmall (rows, cols, m, ReadOnlySpan(r, 0, rows * m), m, previous, batch, Span g, cols)
+                else
+                    Gemm.multiplyTransposeB (rows, cols, m, ReadOnlySpan(r, 0, rows * m), m, previous, batch, Span g, cols, false)
                 let w = mlp.Weights[l]
                 // Same association as the reference, W + dt·(−β·G), so round-off matches it as closely as possible.
                 for i in 0 .. w.Length - 1 do
                     w[i] <- w[i] + dt * (-beta * g[i])
                 let b = mlp.Biases[l]
                 for i in 0 .. rows - 1 do
-                    let mutable sum = 0.0
-                    for j in 0 .. m - 1 do
-                        sum <- sum + r[i * m + j]
+                    let sum =
+                        if vectorised then TensorPrimitives.Sum(ReadOnlySpan(r, i * m, m))
+                        else
+                            let mutable sum = 0.0
+                            for j in 0 .. m - 1 do
+                                sum <- sum + r[i * m + j]
+                            sum
                     b[i] <- b[i] + dt * (-beta * sum)
         // 5. Stalks, element by element from their old values (Jacobi), so the update can be in place.
         let mutable change = 0.0
@@ -167,29 +180,34 @@ module internal SheafTraining =
             let r = ws.Residual[l]
             let back = ws.Back[l]
             for i in 0 .. mlp.Layers[l + 1] - 1 do
-                for j in 0 .. m - 1 do
-                    let idx = i * batch + c0 + j
-                    let q = i * m + j
-                    let zi = z[idx]
-                    let ai = a[idx]
-                    let struct (zNew, aNew) =
-                        if zi >= 0.0 then
-                            struct (zi + s * (r[q] + -(zi - ai)), ai + s * (-(ai - zi) + -back[q]))
-                        else
-                            struct (zi + s * r[q], ai + s * (-ai + -back[q]))
-                    change <- max change (max (abs (zNew - zi)) (abs (aNew - ai)))
-                    z[idx] <- zNew
-                    a[idx] <- aNew
+                let zRow = Span(z, i * batch + c0, m)
+                let aRow = Span(a, i * batch + c0, m)
+                let rRow = ReadOnlySpan(r, i * m, m)
+                let bRow = ReadOnlySpan(back, i * m, m)
+                let c =
+                    if vectorised then FusedKernels.trainHidden (zRow, aRow, rRow, bRow, s)
+                    else FusedKernels.trainHiddenReference (zRow, aRow, rRow, bRow, s)
+                change <- if Double.IsNaN c || c > change then c else change
         let r = ws.Residual[k]
         for i in 0 .. nOut - 1 do
-            for j in 0 .. m - 1 do
-                let idx = i * batch + c0 + j
-                let q = i * m + j
-                let zi = zLast[idx]
-                let zNew = zi + s * (r[q] - gamma * (ws.Phi[q] - y[idx]))
-                change <- max change (abs (zNew - zi))
-                zLast[idx] <- zNew
+            let zRow = Span(zLast, i * batch + c0, m)
+            let rRow = ReadOnlySpan(r, i * m, m)
+            let pRow = ReadOnlySpan(ws.Phi, i * m, m)
+            let yRow = ReadOnlySpan(y, i * batch + c0, m)
+            let c =
+                if vectorised then FusedKernels.trainOutput (zRow, rRow, pRow, yRow, s, gamma)
+                else FusedKernels.trainOutputReference (zRow, rRow, pRow, yRow, s, gamma)
+            change <- if Double.IsNaN c || c > change then c else change
         change
+
+    /// One joint step (see `stepWith`): fused vector kernels for the element-wise stalk updates; the stalks equal
+    /// those of `stepReference` bit for bit, the bias sums are vectorised (summation order differs).
+    let step (mlp: Mlp, x: float[], y: float[], stalks: NetworkStalks, c0: int, m: int, settings: SheafTrainingSettings, ws: SheafStepWorkspace) : float =
+        stepWith (true, mlp, x, y, stalks, c0, m, settings, ws)
+
+    /// The scalar twin of `step` (the original element loops; the benchmark baseline).
+    let stepReference (mlp: Mlp, x: float[], y: float[], stalks: NetworkStalks, c0: int, m: int, settings: SheafTrainingSettings, ws: SheafStepWorkspace) : float =
+        stepWith (false, mlp, x, y, stalks, c0, m, settings, ws)
 
     /// Fills the stalks by the given method (Given is not handled here: the caller copies its state).
     let initialise (mlp: Mlp, x: float[], stalks: NetworkStalks, method: StalkInitMethod, rng: Rng) =

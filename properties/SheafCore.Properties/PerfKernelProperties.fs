@@ -1,0 +1,247 @@
+/// The fused vector kernels of the heat, sheaf-training and backprop steps against their scalar twins, on ragged
+/// lengths (0–257, so every vector width and tail is hit): element outputs bit for bit, maxima exactly (with NaN
+/// propagation), sums of squares up to reassociation; whole steps against their reference twins; no allocation.
+module SheafCore.Properties.PerfKernelProperties
+
+open System
+open FsCheck
+open FsCheck.FSharp
+open FsCheck.Xunit
+
+open SheafCore.Numerics
+
+/// A seed for a ragged case; the generator below rebuilds everything from it.
+type PerfSeed =
+    | PerfSeed of int
+
+    override this.ToString() =
+        let (PerfSeed s) = this
+        sprintf "PerfSeed %d" s
+
+type PerfArbitraries =
+    static member PerfSeed() = ArbMap.defaults |> ArbMap.generate<int> |> Gen.map PerfSeed |> Arb.fromGen
+
+module internal PerfGen =
+    /// Ragged values: normals with zeros and negative zeros mixed in (the ReLU mask boundary).
+    let values (rng: Rng) (n: int) =
+        Array.init n (fun _ ->
+            match rng.NextInt(0, 8) with
+            | 0 -> 0.0
+            | 1 -> -0.0
+            | _ -> rng.Normal())
+
+    let sameBits (a: float[]) (b: float[]) =
+        a.Length = b.Length
+        && Array.forall2 (fun (x: float) (y: float) -> BitConverter.DoubleToInt64Bits x = BitConverter.DoubleToInt64Bits y) a b
+
+    /// Two sums of squares agree up to reassociation: |a − b| ≤ 1e-13·(|a| + |b|) + tiny.
+    let closeSum (a: float) (b: float) = abs (a - b) <= 1e-13 * (abs a + abs b) + 1e-300
+
+    let sameMax (a: float) (b: float) = (Double.IsNaN a && Double.IsNaN b) || a = b
+
+[<Properties(Arbitrary = [| typeof<PerfArbitraries> |], MaxTest = 300)>]
+module ``Fused kernels equal their scalar twins`` =
+
+    [<Property>]
+    let ``subtractSumSquares`` (PerfSeed seed) =
+        let rng = Rng(int64 seed)
+        let n = rng.NextInt(0, 258)
+        let r = PerfGen.values rng n
+        let z = PerfGen.values rng n
+        let r1 = Array.copy r
+        let r2 = Array.copy r
+        let s1 = FusedKernels.subtractSumSquares (Span r1, ReadOnlySpan z)
+        let s2 = FusedKernels.subtractSumSquaresReference (Span r2, ReadOnlySpan z)
+        PerfGen.sameBits r1 r2 && PerfGen.closeSum s1 s2
+
+    [<Property>]
+    let ``heatHiddenForces`` (PerfSeed seed) =
+        let rng = Rng(int64 seed)
+        let n = rng.NextInt(0, 258)
+        let z, a, r, b = PerfGen.values rng n, PerfGen.values rng n, PerfGen.values rng n, PerfGen.values rng n
+        let fz1, fa1, fz2, fa2 = Array.zeroCreate n, Array.zeroCreate n, Array.zeroCreate n, Array.zeroCreate n
+        let d1 = FusedKernels.heatHiddenForces (ReadOnlySpan z, ReadOnlySpan a, ReadOnlySpan r, ReadOnlySpan b, Span fz1, Span fa1)
+        let d2 = FusedKernels.heatHiddenForcesReference (ReadOnlySpan z, ReadOnlySpan a, ReadOnlySpan r, ReadOnlySpan b, Span fz2, Span fa2)
+        PerfGen.sameBits fz1 fz2 && PerfGen.sameBits fa1 fa2 && PerfGen.closeSum d1 d2
+
+    [<Property>]
+    let ``advance, with a NaN or an infinity injected in some cases`` (PerfSeed seed) =
+        let rng = Rng(int64 seed)
+        let n = rng.NextInt(0, 258)
+        let v = PerfGen.values rng n
+        let f = PerfGen.values rng n
+        let s = rng.Uniform(0.0, 0.1)
+        if n > 0 then
+            match rng.NextInt(0, 4) with
+            | 0 -> f[rng.NextInt(0, n)] <- nan
+            | 1 -> f[rng.NextInt(0, n)] <- infinity
+            | _ -> ()
+        let v1 = Array.copy v
+        let v2 = Array.copy v
+        let c1 = FusedKernels.advance (Span v1, ReadOnlySpan f, s)
+        let c2 = FusedKernels.advanceReference (Span v2, ReadOnlySpan f, s)
+        (PerfGen.sameBits v1 v2 && PerfGen.sameMax c1 c2) |> Prop.label (sprintf "%g vs %g" c1 c2)
+
+    [<Property>]
+    let ``trainHidden and trainOutput, with a NaN injected in some cases`` (PerfSeed seed) =
+        let rng = Rng(int64 seed)
+        let n = rng.NextInt(0, 258)
+        let z, a, r, b = PerfGen.values rng n, PerfGen.values rng n, PerfGen.values rng n, PerfGen.values rng n
+        if n > 0 && rng.NextInt(0, 3) = 0 then r[rng.NextInt(0, n)] <- nan
+        let s = rng.Uniform(0.0, 0.1)
+        let z1, a1, z2, a2 = Array.copy z, Array.copy a, Array.copy z, Array.copy a
+        let c1 = FusedKernels.trainHidden (Span z1, Span a1, ReadOnlySpan r, ReadOnlySpan b, s)
+        let c2 = FusedKernels.trainHiddenReference (Span z2, Span a2, ReadOnlySpan r, ReadOnlySpan b, s)
+        let phi, y = PerfGen.values rng n, PerfGen.values rng n
+        let gamma = rng.Uniform(0.0, 2.0)
+        let o1, o2 = Array.copy z, Array.copy z
+        let e1 = FusedKernels.trainOutput (Span o1, ReadOnlySpan r, ReadOnlySpan phi, ReadOnlySpan y, s, gamma)
+        let e2 = FusedKernels.trainOutputReference (Span o2, ReadOnlySpan r, ReadOnlySpan phi, ReadOnlySpan y, s, gamma)
+        PerfGen.sameBits z1 z2 && PerfGen.sameBits a1 a2 && PerfGen.sameMax c1 c2 && PerfGen.sameBits o1 o2 && PerfGen.sameMax e1 e2
+
+    [<Property>]
+    let ``reluBackward`` (PerfSeed seed) =
+        let rng = Rng(int64 seed)
+        let n = rng.NextInt(0, 258)
+        let d = PerfGen.values rng n
+        let z = PerfGen.values rng n
+        if n > 0 && rng.NextInt(0, 3) = 0 then z[rng.NextInt(0, n)] <- nan
+        let d1, d2 = Array.copy d, Array.copy d
+        FusedKernels.reluBackward (Span d1, ReadOnlySpan z)
+        FusedKernels.reluBackwardReference (Span d2, ReadOnlySpan z)
+        PerfGen.sameBits d1 d2
+
+[<Properties(Arbitrary = [| typeof<PerfArbitraries> |], MaxTest = 200)>]
+module ``Small A·Bᵀ by dot products`` =
+
+    [<Property>]
+    let ``equals the scalar twin up to reassociation, ragged shapes and leading dimensions`` (PerfSeed seed) =
+        let rng = Rng(int64 seed)
+        let m, n, k = rng.NextInt(0, 9), rng.NextInt(0, 9), rng.NextInt(0, 301)
+        let lda, ldb, ldc = k + rng.NextInt(0, 3), k + rng.NextInt(0, 3), n + rng.NextInt(0, 3)
+        let a = PerfGen.values rng (max 0 (m * lda))
+        let b = PerfGen.values rng (max 0 (n * ldb))
+        let c1 = Array.create (max 0 (m * ldc)) 7.0
+        let c2 = Array.create (max 0 (m * ldc)) 7.0
+        FusedKernels.multiplyTransposeBSmall (m, n, k, ReadOnlySpan a, lda, ReadOnlySpan b, ldb, Span c1, ldc)
+        FusedKernels.multiplyTransposeBSmallReference (m, n, k, ReadOnlySpan a, lda, ReadOnlySpan b, ldb, Span c2, ldc)
+        let scale = 1e-13 * float (k + 1)
+        Array.forall2 (fun (u: float) v -> abs (u - v) <= scale * (1.0 + abs v)) c1 c2
+
+module internal StepGen =
+    /// A random network with ragged widths (1–13), a ragged batch (1–37), random stalks.
+    let create (seed: int) =
+        let rng = Rng(int64 seed)
+        let hidden = rng.NextInt(0, 3)
+        let layers = Array.init (hidden + 2) (fun _ -> rng.NextInt(1, 14))
+        let output =
+            match rng.NextInt(0, 3) with
+            | 0 -> OutputActivation.Identity
+            | 1 -> OutputActivation.Sigmoid
+            | _ -> OutputActivation.Softmax
+        let mlp = Mlp.HeInitialised(layers, output, int64 seed)
+        let batch = rng.NextInt(1, 38)
+        let x = PerfGen.values rng (layers[0] * batch)
+        let stalks = NetworkStalks(mlp, batch)
+        for z in stalks.Z do
+            rng.FillNormal(Span z, 1.0)
+        for a in stalks.A do
+            rng.FillNormal(Span a, 1.0)
+        rng.FillNormal(Span stalks.Output, 1.0)
+        let y = PerfGen.values rng (mlp.OutputDim * batch)
+        mlp, x, y, stalks, rng
+
+    let copy (s: NetworkStalks) (mlp: Mlp) =
+        let c = NetworkStalks(mlp, s.Batch)
+        SheafTraining.copyStalks (s, c)
+        c
+
+    let sameStalks (a: NetworkStalks) (b: NetworkStalks) =
+        Array.forall2 PerfGen.sameBits a.Z b.Z && Array.forall2 PerfGen.sameBits a.A b.A && PerfGen.sameBits a.Output b.Output
+
+[<Properties(Arbitrary = [| typeof<PerfArbitraries> |], MaxTest = 100)>]
+module ``Vectorised steps equal their reference twins`` =
+
+    [<Property>]
+    let ``heat: computeForces and eulerStep`` (PerfSeed seed) =
+        let mlp, x, _, stalks, rng = StepGen.create seed
+        let other = StepGen.copy stalks mlp
+        let ws1 = HeatWorkspace(mlp, stalks.Batch)
+        let ws2 = HeatWorkspace(mlp, stalks.Batch)
+        let mode = if rng.NextInt(0, 2) = 0 then OutputForceMode.Jacobian else OutputForceMode.Identity
+        let s = rng.Uniform(0.0, 0.05)
+        let mutable ok = true
+        for _ in 1 .. 3 do
+            let d1 = NetworkHeat.computeForces (mlp, ReadOnlySpan x, stalks, [||], mode, ws1)
+            let d2 = NetworkHeat.computeForcesReference (mlp, ReadOnlySpan x, other, [||], mode, ws2)
+            let c1 = NetworkHeat.eulerStep (mlp, stalks, s, ws1)
+            let c2 = NetworkHeat.eulerStepReference (mlp, other, s, ws2)
+            ok <-
+                ok
+                && PerfGen.closeSum d1 d2
+                && Array.forall2 PerfGen.sameBits ws1.ForceZ ws2.ForceZ
+                && Array.forall2 PerfGen.sameBits ws1.ForceA ws2.ForceA
+                && PerfGen.sameMax c1 c2
+                && StepGen.sameStalks stalks other
+        ok
+
+    [<Property>]
+    let ``sheaf training: stalks bit-identical, weights and biases up to summation order`` (PerfSeed seed) =
+        let mlp, x, y, stalks, rng = StepGen.create seed
+        let mlp2 = Mlp(Array.copy mlp.Layers, mlp.Output, Array.map Array.copy mlp.Weights, Array.map Array.copy mlp.Biases)
+        let other = StepGen.copy stalks mlp
+        let batch = stalks.Batch
+        let m = rng.NextInt(1, batch + 1)
+        let c0 = rng.NextInt(0, batch - m + 1)
+        let settings =
+            { Alpha = 1.0; Beta = (if rng.NextInt(0, 2) = 0 then 0.0 else 0.1); Dt = 0.01; Epochs = 1; StepsPerEpoch = 1
+              WarmStart = true; StalkInit = StalkInitMethod.Forward; StalkSeed = 0L; MiniBatchSize = m; OutputCoupling = 1.0 }
+        let ws1 = SheafStepWorkspace(mlp, m)
+        let ws2 = SheafStepWorkspace(mlp2, m)
+        let c1 = SheafTraining.step (mlp, x, y, stalks, c0, m, settings, ws1)
+        let c2 = SheafTraining.stepReference (mlp2, x, y, other, c0, m, settings, ws2)
+        let biasesClose =
+            Array.forall2 (fun (b1: float[]) (b2: float[]) -> Array.forall2 (fun (u: float) v -> abs (u - v) <= 1e-14 * (1.0 + abs u)) b1 b2) mlp.Biases mlp2.Biases
+        let weightsClose =
+            Array.forall2 (fun (w1: float[]) (w2: float[]) -> Array.forall2 (fun (u: float) v -> abs (u - v) <= 1e-13 * (1.0 + abs u)) w1 w2) mlp.Weights mlp2.Weights
+        StepGen.sameStalks stalks other && PerfGen.sameMax c1 c2 && weightsClose && biasesClose
+
+    [<Property>]
+    let ``backprop gradient: deltas bit-identical, gradients up to summation order`` (PerfSeed seed) =
+        let mlp, x, y, stalks, _ = StepGen.create seed
+        let ws1 = BackpropWorkspace(mlp, stalks.Batch)
+        let ws2 = BackpropWorkspace(mlp, stalks.Batch)
+        let y = if mlp.Output = OutputActivation.Identity then y else y |> Array.map (fun v -> if v > 0.0 then 1.0 else 0.0)
+        let l1 = Backprop.gradient (mlp, ReadOnlySpan x, ReadOnlySpan y, ws1)
+        let l2 = Backprop.gradientReference (mlp, ReadOnlySpan x, ReadOnlySpan y, ws2)
+        let close (a: float[]) (b: float[]) = Array.forall2 (fun (u: float) v -> abs (u - v) <= 1e-12 * (1.0 + abs u)) a b
+        (l1 = l2 || (Double.IsNaN l1 && Double.IsNaN l2))
+        && Array.forall2 close ws1.GradW ws2.GradW
+        && Array.forall2 close ws1.GradB ws2.GradB
+        && Array.forall2 PerfGen.sameBits ws1.Delta ws2.Delta
+
+module ``Heat step allocations`` =
+
+    [<Xunit.Fact>]
+    let ``one heat Euler step (forces and update) allocates nothing`` () =
+        let mlp = Mlp.HeInitialised([| 2; 30; 1 |], OutputActivation.Identity, 42L)
+        let batch = 300
+        let rng = Rng 7L
+        let x = Array.init (2 * batch) (fun _ -> rng.Uniform(-2.0, 2.0))
+        let stalks = NetworkStalks(mlp, batch)
+        for z in stalks.Z do
+            rng.FillNormal(Span z, 1.0)
+        for a in stalks.A do
+            rng.FillNormal(Span a, 1.0)
+        let ws = HeatWorkspace(mlp, batch)
+        let action () =
+            NetworkHeat.computeForces (mlp, ReadOnlySpan x, stalks, [||], OutputForceMode.Jacobian, ws) |> ignore
+            NetworkHeat.eulerStep (mlp, stalks, 0.01, ws) |> ignore
+        action ()
+        let least =
+            Array.init 3 (fun _ ->
+                let before = GC.GetAllocatedBytesForCurrentThread()
+                action ()
+                GC.GetAllocatedBytesForCurrentThread() - before)
+            |> Array.min
+        Xunit.Assert.Equal(0L, least)

@@ -1,0 +1,471 @@
+namespace SheafCore.Numerics
+
+// Fused element-wise kernels of the heat step, the sheaf-training step and the backprop step. Each kernel has a
+// scalar reference twin (`…Reference`) that defines it; the vector kernel writes bit-identical arrays (the same
+// IEEE operations per element, masks by compare + select, no FMA contraction) and only reductions differ:
+// sums of squares are accumulated in vector lanes (different rounding order), maxima are exact.
+// Pointers on spans pinned with `fixed` for the duration of a call.
+#nowarn "9"
+
+open System
+open System.Runtime.InteropServices
+open System.Runtime.Intrinsics
+open Microsoft.FSharp.NativeInterop
+
+[<RequireQualifiedAccess>]
+module internal FusedKernels =
+
+    let inline private ld512 (p: nativeptr<float>) (i: int) = Vector512.Load(NativePtr.add p i)
+    let inline private st512 (p: nativeptr<float>) (i: int) (v: Vector512<float>) = Vector512.Store(v, NativePtr.add p i)
+    let inline private ld256 (p: nativeptr<float>) (i: int) = Vector256.Load(NativePtr.add p i)
+    let inline private st256 (p: nativeptr<float>) (i: int) (v: Vector256<float>) = Vector256.Store(v, NativePtr.add p i)
+
+    /// Scalar maximum that propagates NaN (the reductions below return NaN as soon as one |Δ| is NaN).
+    let inline private maxNan (acc: float) (v: float) = if Double.IsNaN v || v > acc then v else acc
+
+    // ---------------------------------------------------------------------------------------------------------
+    // r ← r − z, returns Σ (r − z)²
+
+    /// <summary>Scalar twin: r_i ← r_i − z_i for i &lt; r.Length; returns Σ_i (r_i − z_i)² (sequential sum).</summary>
+    let subtractSumSquaresReference (r: Span<float>, z: ReadOnlySpan<float>) : float =
+        Guard.atLeast (nameof z) r.Length z.Length
+        let mutable acc = 0.0
+        for i in 0 .. r.Length - 1 do
+            let v = r[i] - z[i]
+            r[i] <- v
+            acc <- acc + v * v
+        acc
+
+    /// <summary>r_i ← r_i − z_i (bit-identical to the twin); returns Σ (r_i − z_i)² accumulated in vector lanes.</summary>
+    let subtractSumSquares (r: Span<float>, z: ReadOnlySpan<float>) : float =
+        Guard.atLeast (nameof z) r.Length z.Length
+        let n = r.Length
+        use pr = fixed &MemoryMarshal.GetReference r
+        use pz = fixed &MemoryMarshal.GetReference z
+        let mutable i = 0
+        let mutable acc = 0.0
+        if Vector512.IsHardwareAccelerated then
+            let mutable s0 = Vector512<float>.Zero
+            let mutable s1 = Vector512<float>.Zero
+            while i + 16 <= n do
+                let v0 = ld512 pr i - ld512 pz i
+                let v1 = ld512 pr (i + 8) - ld512 pz (i + 8)
+                st512 pr i v0
+                st512 pr (i + 8) v1
+                s0 <- s0 + v0 * v0
+                s1 <- s1 + v1 * v1
+                i <- i + 16
+            if i + 8 <= n then
+                let v0 = ld512 pr i - ld512 pz i
+                st512 pr i v0
+                s0 <- s0 + v0 * v0
+                i <- i + 8
+            acc <- Vector512.Sum(s0 + s1)
+        elif Vector256.IsHardwareAccelerated then
+            let mutable s0 = Vector256<float>.Zero
+            while i + 4 <= n do
+                let v0 = ld256 pr i - ld256 pz i
+                st256 pr i v0
+                s0 <- s0 + v0 * v0
+                i <- i + 4
+            acc <- Vector256.Sum s0
+        while i < n do
+            let v = NativePtr.get pr i - NativePtr.get pz i
+            NativePtr.set pr i v
+            acc <- acc + v * v
+            i <- i + 1
+        acc
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Heat step, hidden layer: forces of z^(ℓ) and a^(ℓ) and the activation-edge discord.
+
+    /// <summary>Scalar twin of the hidden-layer heat forces (theory §3.2), σ = [z ≥ 0] of the current state:
+    /// fz = r − σ(z − a), fa = −(a − σz) − back; returns Σ ‖σz − a‖² (sequential).</summary>
+    let heatHiddenForcesReference
+        (z: ReadOnlySpan<float>, a: ReadOnlySpan<float>, r: ReadOnlySpan<float>, back: ReadOnlySpan<float>, fz: Span<float>, fa: Span<float>)
+        : float =
+        let n = z.Length
+        Guard.atLeast (nameof a) n a.Length
+        Guard.atLeast (nameof r) n r.Length
+        Guard.atLeast (nameof back) n back.Length
+        Guard.atLeast (nameof fz) n fz.Length
+        Guard.atLeast (nameof fa) n fa.Length
+        let mutable discord = 0.0
+        for i in 0 .. n - 1 do
+            let zi = z[i]
+            let ai = a[i]
+            if zi >= 0.0 then
+                fz[i] <- r[i] - (zi - ai)
+                fa[i] <- -(ai - zi) - back[i]
+                discord <- discord + (zi - ai) * (zi - ai)
+            else
+                fz[i] <- r[i]
+                fa[i] <- -ai - back[i]
+                discord <- discord + ai * ai
+        discord
+
+    /// <summary>The hidden-layer heat forces, vectorised: forces bit-identical to the twin (mask by compare and
+    /// select); the discord is summed in vector lanes.</summary>
+    let heatHiddenForces
+        (z: ReadOnlySpan<float>, a: ReadOnlySpan<float>, r: ReadOnlySpan<float>, back: ReadOnlySpan<float>, fz: Span<float>, fa: Span<float>)
+        : float =
+        let n = z.Length
+        Guard.atLeast (nameof a) n a.Length
+        Guard.atLeast (nameof r) n r.Length
+        Guard.atLeast (nameof back) n back.Length
+        Guard.atLeast (nameof fz) n fz.Length
+        Guard.atLeast (nameof fa) n fa.Length
+        use pz = fixed &MemoryMarshal.GetReference z
+        use pa = fixed &MemoryMarshal.GetReference a
+        use pr = fixed &MemoryMarshal.GetReference r
+        use pb = fixed &MemoryMarshal.GetReference back
+        use pfz = fixed &MemoryMarshal.GetReference fz
+        use pfa = fixed &MemoryMarshal.GetReference fa
+        let mutable i = 0
+        let mutable discord = 0.0
+        if Vector512.IsHardwareAccelerated then
+            let mutable s0 = Vector512<float>.Zero
+            while i + 8 <= n do
+                let zv = ld512 pz i
+                let av = ld512 pa i
+                let active = Vector512.GreaterThanOrEqual(zv, Vector512<float>.Zero)
+                let zma = zv - av
+                let rv = ld512 pr i
+                st512 pfz i (Vector512.ConditionalSelect(active, rv - zma, rv))
+                st512 pfa i (Vector512.ConditionalSelect(active, -(av - zv), -av) - ld512 pb i)
+                let d = Vector512.ConditionalSelect(active, zma, av)
+                s0 <- s0 + d * d
+                i <- i + 8
+            discord <- Vector512.Sum s0
+        elif Vector256.IsHardwareAccelerated then
+            let mutable s0 = Vector256<float>.Zero
+            while i + 4 <= n do
+                let zv = ld256 pz i
+                let av = ld256 pa i
+                let active = Vector256.GreaterThanOrEqual(zv, Vector256<float>.Zero)
+                let zma = zv - av
+                let rv = ld256 pr i
+                st256 pfz i (Vector256.ConditionalSelect(active, rv - zma, rv))
+                st256 pfa i (Vector256.ConditionalSelect(active, -(av - zv), -av) - ld256 pb i)
+                let d = Vector256.ConditionalSelect(active, zma, av)
+                s0 <- s0 + d * d
+                i <- i + 4
+            discord <- Vector256.Sum s0
+        while i < n do
+            let zi = NativePtr.get pz i
+            let ai = NativePtr.get pa i
+            if zi >= 0.0 then
+                NativePtr.set pfz i (NativePtr.get pr i - (zi - ai))
+                NativePtr.set pfa i (-(ai - zi) - NativePtr.get pb i)
+                discord <- discord + (zi - ai) * (zi - ai)
+            else
+                NativePtr.set pfz i (NativePtr.get pr i)
+                NativePtr.set pfa i (-ai - NativePtr.get pb i)
+                discord <- discord + ai * ai
+            i <- i + 1
+        discord
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Explicit Euler update v ← v + s·f, returns max |Δ| (NaN if any Δ is not finite).
+
+    /// <summary>Scalar twin: v_i ← v_i + s·f_i; returns max_i |new − old|, or NaN when some change is not finite.</summary>
+    let advanceReference (v: Span<float>, f: ReadOnlySpan<float>, s: float) : float =
+        Guard.atLeast (nameof f) v.Length f.Length
+        let mutable change = 0.0
+        let mutable finite = true
+        for i in 0 .. v.Length - 1 do
+            let old = v[i]
+            let updated = old + s * f[i]
+            v[i] <- updated
+            let d = abs (updated - old)
+            finite <- finite && Double.IsFinite d
+            change <- maxNan change d
+        if finite then change else nan
+
+    /// <summary>v_i ← v_i + s·f_i vectorised (bit-identical to the twin); returns max |Δ| or NaN as the twin.</summary>
+    let advance (v: Span<float>, f: ReadOnlySpan<float>, s: float) : float =
+        Guard.atLeast (nameof f) v.Length f.Length
+        let n = v.Length
+        use pv = fixed &MemoryMarshal.GetReference v
+        use pf = fixed &MemoryMarshal.GetReference f
+        let mutable i = 0
+        let mutable change = 0.0
+        let mutable probe = 0.0
+        if Vector512.IsHardwareAccelerated then
+            let sv = Vector512.Create s
+            let mutable m0 = Vector512<float>.Zero
+            let mutable m1 = Vector512<float>.Zero
+            // d·0 is 0 for finite d and NaN otherwise: one add per vector keeps the finiteness check branch-free.
+            let mutable p0 = Vector512<float>.Zero
+            while i + 16 <= n do
+                let o0 = ld512 pv i
+                let o1 = ld512 pv (i + 8)
+                let u0 = o0 + sv * ld512 pf i
+                let u1 = o1 + sv * ld512 pf (i + 8)
+                st512 pv i u0
+                st512 pv (i + 8) u1
+                let d0 = Vector512.Abs(u0 - o0)
+                let d1 = Vector512.Abs(u1 - o1)
+                m0 <- Vector512.MaxNative(m0, d0)
+                m1 <- Vector512.MaxNative(m1, d1)
+                p0 <- p0 + (d0 + d1) * Vector512<float>.Zero
+                i <- i + 16
+            if i + 8 <= n then
+                let o0 = ld512 pv i
+                let u0 = o0 + sv * ld512 pf i
+                st512 pv i u0
+                let d0 = Vector512.Abs(u0 - o0)
+                m0 <- Vector512.MaxNative(m0, d0)
+                p0 <- p0 + d0 * Vector512<float>.Zero
+                i <- i + 8
+            let m = Vector512.MaxNative(m0, m1)
+            for lane in 0 .. 7 do
+                change <- max change (m.GetElement lane)
+            probe <- Vector512.Sum p0
+        elif Vector256.IsHardwareAccelerated then
+            let sv = Vector256.Create s
+            let mutable m0 = Vector256<float>.Zero
+            let mutable p0 = Vector256<float>.Zero
+            while i + 4 <= n do
+                let o0 = ld256 pv i
+                let u0 = o0 + sv * ld256 pf i
+                st256 pv i u0
+                let d0 = Vector256.Abs(u0 - o0)
+                m0 <- Vector256.MaxNative(m0, d0)
+                p0 <- p0 + d0 * Vector256<float>.Zero
+                i <- i + 4
+            for lane in 0 .. 3 do
+                change <- max change (m0.GetElement lane)
+            probe <- Vector256.Sum p0
+        while i < n do
+            let old = NativePtr.get pv i
+            let updated = old + s * NativePtr.get pf i
+            NativePtr.set pv i updated
+            let d = abs (updated - old)
+            probe <- probe + d * 0.0
+            change <- maxNan change d
+            i <- i + 1
+        if Double.IsFinite probe && Double.IsFinite change then change else nan
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Sheaf-training step: in-place Jacobi update of a hidden (z, a) pair and of the last z.
+
+    /// <summary>Scalar twin of the hidden-layer stalk update of a training step (s = α·dt, σ = [z ≥ 0] of the old z):
+    /// z ← z + s·(r − σ(z − a)), a ← a + s·(−(a − σz) − back); returns max |Δ| over z and a (NaN-propagating).</summary>
+    let trainHiddenReference (z: Span<float>, a: Span<float>, r: ReadOnlySpan<float>, back: ReadOnlySpan<float>, s: float) : float =
+        let n = z.Length
+        Guard.atLeast (nameof a) n a.Length
+        Guard.atLeast (nameof r) n r.Length
+        Guard.atLeast (nameof back) n back.Length
+        let mutable change = 0.0
+        for j in 0 .. n - 1 do
+            let zi = z[j]
+            let ai = a[j]
+            let struct (zNew, aNew) =
+                if zi >= 0.0 then
+                    struct (zi + s * (r[j] + -(zi - ai)), ai + s * (-(ai - zi) + -back[j]))
+                else
+                    struct (zi + s * r[j], ai + s * (-ai + -back[j]))
+            change <- maxNan (maxNan change (abs (zNew - zi))) (abs (aNew - ai))
+            z[j] <- zNew
+            a[j] <- aNew
+        change
+
+    /// <summary>The hidden-layer stalk update, vectorised; z and a bit-identical to the twin, the same maximum.</summary>
+    let trainHidden (z: Span<float>, a: Span<float>, r: ReadOnlySpan<float>, back: ReadOnlySpan<float>, s: float) : float =
+        let n = z.Length
+        Guard.atLeast (nameof a) n a.Length
+        Guard.atLeast (nameof r) n r.Length
+        Guard.atLeast (nameof back) n back.Length
+        use pz = fixed &MemoryMarshal.GetReference z
+        use pa = fixed &MemoryMarshal.GetReference a
+        use pr = fixed &MemoryMarshal.GetReference r
+        use pb = fixed &MemoryMarshal.GetReference back
+        let mutable i = 0
+        let mutable change = 0.0
+        let mutable nanSeen = false
+        if Vector512.IsHardwareAccelerated then
+            let sv = Vector512.Create s
+            let mutable m0 = Vector512<float>.Zero
+            let mutable bad = Vector512<float>.Zero
+            while i + 8 <= n do
+                let zv = ld512 pz i
+                let av = ld512 pa i
+                let rv = ld512 pr i
+                let active = Vector512.GreaterThanOrEqual(zv, Vector512<float>.Zero)
+                let zNew = zv + sv * Vector512.ConditionalSelect(active, rv + -(zv - av), rv)
+                let aNew = av + sv * (Vector512.ConditionalSelect(active, -(av - zv), -av) + -(ld512 pb i))
+                st512 pz i zNew
+                st512 pa i aNew
+                let dz = Vector512.Abs(zNew - zv)
+                let da = Vector512.Abs(aNew - av)
+                m0 <- Vector512.MaxNative(m0, Vector512.MaxNative(dz, da))
+                bad <- bad ||| Vector512.OnesComplement(Vector512.Equals(dz, dz) &&& Vector512.Equals(da, da))
+                i <- i + 8
+            for lane in 0 .. 7 do
+                change <- max change (m0.GetElement lane)
+            nanSeen <- Vector512.ExtractMostSignificantBits bad <> 0UL
+        elif Vector256.IsHardwareAccelerated then
+            let sv = Vector256.Create s
+            let mutable m0 = Vector256<float>.Zero
+            let mutable bad = Vector256<float>.Zero
+            while i + 4 <= n do
+                let zv = ld256 pz i
+                let av = ld256 pa i
+                let rv = ld256 pr i
+                let active = Vector256.GreaterThanOrEqual(zv, Vector256<float>.Zero)
+                let zNew = zv + sv * Vector256.ConditionalSelect(active, rv + -(zv - av), rv)
+                let aNew = av + sv * (Vector256.ConditionalSelect(active, -(av - zv), -av) + -(ld256 pb i))
+                st256 pz i zNew
+                st256 pa i aNew
+                let dz = Vector256.Abs(zNew - zv)
+                let da = Vector256.Abs(aNew - av)
+                m0 <- Vector256.MaxNative(m0, Vector256.MaxNative(dz, da))
+                bad <- bad ||| Vector256.OnesComplement(Vector256.Equals(dz, dz) &&& Vector256.Equals(da, da))
+                i <- i + 4
+            for lane in 0 .. 3 do
+                change <- max change (m0.GetElement lane)
+            nanSeen <- Vector256.ExtractMostSignificantBits bad <> 0u
+        while i < n do
+            let zi = NativePtr.get pz i
+            let ai = NativePtr.get pa i
+            let rj = NativePtr.get pr i
+            let bj = NativePtr.get pb i
+            let struct (zNew, aNew) =
+                if zi >= 0.0 then struct (zi + s * (rj + -(zi - ai)), ai + s * (-(ai - zi) + -bj))
+                else struct (zi + s * rj, ai + s * (-ai + -bj))
+            change <- maxNan (maxNan change (abs (zNew - zi))) (abs (aNew - ai))
+            NativePtr.set pz i zNew
+            NativePtr.set pa i aNew
+            i <- i + 1
+        if nanSeen then nan else change
+
+    /// <summary>Scalar twin of the last-layer update of a training step: z ← z + s·(r − γ(φ − y));
+    /// returns max |Δ| (NaN-propagating).</summary>
+    let trainOutputReference (z: Span<float>, r: ReadOnlySpan<float>, phi: ReadOnlySpan<float>, y: ReadOnlySpan<float>, s: float, gamma: float) : float =
+        let n = z.Length
+        Guard.atLeast (nameof r) n r.Length
+        Guard.atLeast (nameof phi) n phi.Length
+        Guard.atLeast (nameof y) n y.Length
+        let mutable change = 0.0
+        for j in 0 .. n - 1 do
+            let zi = z[j]
+            let zNew = zi + s * (r[j] - gamma * (phi[j] - y[j]))
+            change <- maxNan change (abs (zNew - zi))
+            z[j] <- zNew
+        change
+
+    /// <summary>The last-layer update, vectorised; bit-identical to the twin.</summary>
+    let trainOutput (z: Span<float>, r: ReadOnlySpan<float>, phi: ReadOnlySpan<float>, y: ReadOnlySpan<float>, s: float, gamma: float) : float =
+        let n = z.Length
+        Guard.atLeast (nameof r) n r.Length
+        Guard.atLeast (nameof phi) n phi.Length
+        Guard.atLeast (nameof y) n y.Length
+        use pz = fixed &MemoryMarshal.GetReference z
+        use pr = fixed &MemoryMarshal.GetReference r
+        use pp = fixed &MemoryMarshal.GetReference phi
+        use py = fixed &MemoryMarshal.GetReference y
+        let mutable i = 0
+        let mutable change = 0.0
+        let mutable nanSeen = false
+        if Vector512.IsHardwareAccelerated then
+            let sv = Vector512.Create s
+            let gv = Vector512.Create gamma
+            let mutable m0 = Vector512<float>.Zero
+            let mutable bad = Vector512<float>.Zero
+            while i + 8 <= n do
+                let zv = ld512 pz i
+                let zNew = zv + sv * (ld512 pr i - gv * (ld512 pp i - ld512 py i))
+                st512 pz i zNew
+                let d = Vector512.Abs(zNew - zv)
+                m0 <- Vector512.MaxNative(m0, d)
+                bad <- bad ||| Vector512.OnesComplement(Vector512.Equals(d, d))
+                i <- i + 8
+            for lane in 0 .. 7 do
+                change <- max change (m0.GetElement lane)
+            nanSeen <- Vector512.ExtractMostSignificantBits bad <> 0UL
+        elif Vector256.IsHardwareAccelerated then
+            let sv = Vector256.Create s
+            let gv = Vector256.Create gamma
+            let mutable m0 = Vector256<float>.Zero
+            let mutable bad = Vector256<float>.Zero
+            while i + 4 <= n do
+                let zv = ld256 pz i
+                let zNew = zv + sv * (ld256 pr i - gv * (ld256 pp i - ld256 py i))
+                st256 pz i zNew
+                let d = Vector256.Abs(zNew - zv)
+                m0 <- Vector256.MaxNative(m0, d)
+                bad <- bad ||| Vector256.OnesComplement(Vector256.Equals(d, d))
+                i <- i + 4
+            for lane in 0 .. 3 do
+                change <- max change (m0.GetElement lane)
+            nanSeen <- Vector256.ExtractMostSignificantBits bad <> 0u
+        while i < n do
+            let zi = NativePtr.get pz i
+            let zNew = zi + s * (NativePtr.get pr i - gamma * (NativePtr.get pp i - NativePtr.get py i))
+            change <- maxNan change (abs (zNew - zi))
+            NativePtr.set pz i zNew
+            i <- i + 1
+        if nanSeen then nan else change
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Backprop: δ ← δ ⊙ [z > 0].
+
+    /// <summary>Scalar twin: delta_i ← 0 unless z_i &gt; 0 (the ReLU derivative is 0 at z = 0 and for NaN).</summary>
+    let reluBackwardReference (delta: Span<float>, z: ReadOnlySpan<float>) =
+        Guard.atLeast (nameof z) delta.Length z.Length
+        for i in 0 .. delta.Length - 1 do
+            if not (z[i] > 0.0) then delta[i] <- 0.0
+
+    /// <summary>delta_i ← z_i &gt; 0 ? delta_i : 0, vectorised by compare and select; bit-identical to the twin.</summary>
+    let reluBackward (delta: Span<float>, z: ReadOnlySpan<float>) =
+        Guard.atLeast (nameof z) delta.Length z.Length
+        let n = delta.Length
+        use pd = fixed &MemoryMarshal.GetReference delta
+        use pz = fixed &MemoryMarshal.GetReference z
+        let mutable i = 0
+        if Vector512.IsHardwareAccelerated then
+            while i + 8 <= n do
+                st512 pd i (Vector512.ConditionalSelect(Vector512.GreaterThan(ld512 pz i, Vector512<float>.Zero), ld512 pd i, Vector512<float>.Zero))
+                i <- i + 8
+        elif Vector256.IsHardwareAccelerated then
+            while i + 4 <= n do
+                st256 pd i (Vector256.ConditionalSelect(Vector256.GreaterThan(ld256 pz i, Vector256<float>.Zero), ld256 pd i, Vector256<float>.Zero))
+                i <- i + 4
+        while i < n do
+            if not (NativePtr.get pz i > 0.0) then NativePtr.set pd i 0.0
+            i <- i + 1
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Weight gradients G = R·Aᵀ of a small layer over a long batch: one dot product per entry.
+
+    /// Below this many entries of C, `multiplyTransposeBSmall` (dot products) beats the packed GEMM for long k.
+    [<Literal>]
+    let SmallOuterEntries = 4096
+
+    let private validateOuter (m: int, n: int, k: int, a: ReadOnlySpan<float>, lda: int, b: ReadOnlySpan<float>, ldb: int, c: Span<float>, ldc: int) =
+        if m < 0 || n < 0 || k < 0 then invalidArg "m" "Negative size."
+        if lda < k || ldb < k || ldc < n then invalidArg "ld" "A leading dimension is smaller than its row."
+        if m > 0 && k > 0 then Guard.atLeast (nameof a) ((m - 1) * lda + k) a.Length
+        if n > 0 && k > 0 then Guard.atLeast (nameof b) ((n - 1) * ldb + k) b.Length
+        if m > 0 && n > 0 then Guard.atLeast (nameof c) ((m - 1) * ldc + n) c.Length
+
+    /// <summary>Scalar twin: c[i·ldc + j] = Σ_p a[i·lda + p]·b[j·ldb + p] (C = A·Bᵀ, B stored n×k; sequential sums).</summary>
+    let multiplyTransposeBSmallReference (m: int, n: int, k: int, a: ReadOnlySpan<float>, lda: int, b: ReadOnlySpan<float>, ldb: int, c: Span<float>, ldc: int) =
+        validateOuter (m, n, k, a, lda, b, ldb, c, ldc)
+        for i in 0 .. m - 1 do
+            for j in 0 .. n - 1 do
+                let mutable acc = 0.0
+                for p in 0 .. k - 1 do
+                    acc <- acc + a[i * lda + p] * b[j * ldb + p]
+                c[i * ldc + j] <- acc
+
+    /// <summary>C = A·Bᵀ (B stored n×k) by one vectorised dot product (TensorPrimitives.Dot) per entry of C: for
+    /// small C and long k (weight gradients of a narrow layer over a batch) this avoids the packing of the blocked
+    /// GEMM. Deterministic (fixed order per entry); equals the twin up to reassociation of each sum.</summary>
+    let multiplyTransposeBSmall (m: int, n: int, k: int, a: ReadOnlySpan<float>, lda: int, b: ReadOnlySpan<float>, ldb: int, c: Span<float>, ldc: int) =
+        validateOuter (m, n, k, a, lda, b, ldb, c, ldc)
+        for i in 0 .. m - 1 do
+            let row = a.Slice(i * lda, k)
+            for j in 0 .. n - 1 do
+                c[i * ldc + j] <- System.Numerics.Tensors.TensorPrimitives.Dot(row, b.Slice(j * ldb, k))
