@@ -4,7 +4,7 @@ namespace SheafCore.Tests;
 /// sheaf training, SGD and Adam each lift test accuracy well above chance. The full comparison is docs/results/digits.md.</summary>
 public sealed class DigitsTrainingTests
 {
-    /// <summary>$SHEAFCORE_DATA/digits, else the first shared/data/digits walking up from the test binary; null when absent.</summary>
+    /// <summary>$SHEAFCORE_DATA/digits, else the first shared/data/digits walking up from the test binary, else the vendored copy.</summary>
     private static string? DigitsFolder()
     {
         if (Environment.GetEnvironmentVariable("SHEAFCORE_DATA") is { Length: > 0 } env)
@@ -14,7 +14,9 @@ public sealed class DigitsTrainingTests
             var candidate = Path.Combine(dir.FullName, "shared", "data", "digits");
             if (File.Exists(Path.Combine(candidate, "digits.csv"))) return candidate;
         }
-        return null;
+        // The vendored copy (CC BY 4.0, attribution in tests/fixtures/digits/README.md) keeps CI self-contained.
+        var vendored = TestPaths.Fixture("digits");
+        return File.Exists(Path.Combine(vendored, "digits.csv")) ? vendored : null;
     }
 
     /// <summary>The fixed split, inputs standardised by the training set's moments (as <c>train --standardize</c>).</summary>
