@@ -245,3 +245,19 @@ module ``Heat step allocations`` =
                 GC.GetAllocatedBytesForCurrentThread() - before)
             |> Array.min
         Xunit.Assert.Equal(0L, least)
+
+/// The RKC2 stage combination: vectorised equals the scalar reference bit for bit on ragged lengths.
+module ``RKC2 stage combination`` =
+
+    [<FsCheck.Xunit.Property(MaxTest = 200)>]
+    let ``vectorised combination equals the scalar reference bit for bit`` (length: FsCheck.PositiveInt) (seed: int) =
+        let n = length.Get % 258
+        let rng = SheafCore.Numerics.Rng(int64 seed)
+        let v () = Array.init n (fun _ -> rng.Normal())
+        let y, a, b, f, g = v (), v (), v (), v (), v ()
+        let c = Array.init 5 (fun _ -> rng.Normal())
+        let fast = Array.zeroCreate n
+        let reference = Array.zeroCreate n
+        SheafCore.Numerics.Rkc.combine (c[0], System.ReadOnlySpan y, c[1], System.ReadOnlySpan a, c[2], System.ReadOnlySpan b, c[3], System.ReadOnlySpan f, c[4], System.ReadOnlySpan g, System.Span fast)
+        SheafCore.Numerics.Rkc.combineReference (c[0], System.ReadOnlySpan y, c[1], System.ReadOnlySpan a, c[2], System.ReadOnlySpan b, c[3], System.ReadOnlySpan f, c[4], System.ReadOnlySpan g, System.Span reference)
+        Array.forall2 (fun (p: float) q -> System.BitConverter.DoubleToInt64Bits p = System.BitConverter.DoubleToInt64Bits q) reference fast

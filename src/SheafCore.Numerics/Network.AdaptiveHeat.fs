@@ -89,16 +89,13 @@ type internal NetworkHeatField
             lastDiscord <- NetworkHeat.computeForces (mlp, ReadOnlySpan x, scratch, pins, settings.OutputForce, ws)
             evaluations <- evaluations + 1
             let mutable o = 0
+            let nonGradient = hasOutput && settings.OutputForce = OutputForceMode.Identity
             let mutable squared = 0.0
             for f in forces do
-                let d = destination.Slice(o, f.Length)
-                for i in 0 .. f.Length - 1 do
-                    d[i] <- settings.Alpha * f[i]
-                    squared <- squared + f[i] * f[i]
+                System.Numerics.Tensors.TensorPrimitives.Multiply(ReadOnlySpan f, settings.Alpha, destination.Slice(o, f.Length))
+                if nonGradient then squared <- squared + System.Numerics.Tensors.TensorPrimitives.SumOfSquares(ReadOnlySpan f)
                 o <- o + f.Length
-            lastMerit <-
-                if hasOutput && settings.OutputForce = OutputForceMode.Identity then 0.5 * squared
-                else 0.5 * (lastDiscord + ws.SoftPinPenalty)
+            lastMerit <- if nonGradient then 0.5 * squared else 0.5 * (lastDiscord + ws.SoftPinPenalty)
 
     interface IRkcMonitor with
         member this.Accepted(step: int, _time: float, state: ReadOnlySpan<float>, derivative: ReadOnlySpan<float>) =
