@@ -101,12 +101,8 @@ module internal Rkc =
     [<Literal>]
     let Damping = 0.15384615384615385 // 2/13
 
-    /// <summary>The real stability boundary β(s) = (1 + w₀)/w₁ of the s-stage RKC2 polynomial
-    /// P_s(z) = a_s + b_sT_s(w₀ + w₁z): |P_s(z)| ≤ 1 on [−β(s), 0].</summary>
-    let stabilityBoundary (stages: int, damping: float) : float =
-        if stages < 2 then raise (ArgumentOutOfRangeException(nameof stages, stages, "RKC2 needs at least 2 stages."))
-        let s = float stages
-        let w0 = 1.0 + damping / (s * s)
+    /// T_s′(w₀) and T_s″(w₀) of the Chebyshev polynomial T_s, by the three-term recurrences.
+    let private chebyshevDerivatives (stages: int, w0: float) : struct (float * float) =
         let mutable t0 = 1.0
         let mutable t1 = w0
         let mutable d0 = 0.0
@@ -123,6 +119,15 @@ module internal Rkc =
             d1 <- d2
             dd0 <- dd1
             dd1 <- dd2
+        struct (d1, dd1)
+
+    /// <summary>The real stability boundary β(s) = (1 + w₀)/w₁ of the s-stage RKC2 polynomial
+    /// P_s(z) = a_s + b_sT_s(w₀ + w₁z): |P_s(z)| ≤ 1 on [−β(s), 0].</summary>
+    let stabilityBoundary (stages: int, damping: float) : float =
+        if stages < 2 then raise (ArgumentOutOfRangeException(nameof stages, stages, "RKC2 needs at least 2 stages."))
+        let s = float stages
+        let w0 = 1.0 + damping / (s * s)
+        let struct (d1, dd1) = chebyshevDerivatives (stages, w0)
         (1.0 + w0) * dd1 / d1
 
     /// <summary>c(ε) = min_{2 ≤ s ≤ S} β(s)/(s² − 1), so that h·ρ ≤ c·(s² − 1) guarantees stability for every stage count
@@ -144,24 +149,15 @@ module internal Rkc =
         if spectralRadius <= 0.0 then Double.PositiveInfinity
         else 0.999 * stabilityConstant * (float stages * float stages - 1.0) / spectralRadius
 
-    /// <summary>One RKC2 step of size h with the given number of stages (s − 1 evaluations of F).</summary>
-    /// <param name="field">The right-hand side F.</param>
-    /// <param name="h">Step size (&gt; 0).</param>
-    /// <param name="stages">s ≥ 2.</param>
-    /// <param name="damping">ε &gt; 0 (<c>Damping</c> = 2/13 by default).</param>
-    /// <param name="y">State y_n, length n.</param>
-    /// <param name="f0">F(y_n), length n (first-same-as-last from the previous step).</param>
-    /// <param name="destination">y_{n+1}, length ≥ n; must not overlap y, f0 or the workspace.</param>
-    /// <param name="workspace">Stage buffers of dimension n.</param>
-    /// <summary>Scalar reference of the stage combination d = c0·y + mu·a + nu·b + hm·f + hg·g.</summary>
+    /// Scalar reference of the stage combination d = c0·y + mu·a + nu·b + hm·f + hg·g.
     let combineReference
         (c0: float, y: ReadOnlySpan<float>, mu: float, a: ReadOnlySpan<float>, nu: float, b: ReadOnlySpan<float>,
          hm: float, f: ReadOnlySpan<float>, hg: float, g: ReadOnlySpan<float>, destination: Span<float>) =
         for i in 0 .. y.Length - 1 do
             destination[i] <- c0 * y[i] + mu * a[i] + nu * b[i] + hm * f[i] + hg * g[i]
 
-    /// <summary>The stage combination d = c0·y + mu·a + nu·b + hm·f + hg·g, vectorised. Products and sums are taken in
-    /// the reference's order without FMA, so the result equals <c>combineReference</c> bit for bit.</summary>
+    /// The stage combination d = c0·y + mu·a + nu·b + hm·f + hg·g, vectorised. Products and sums are taken in the
+    /// reference's order without FMA, so the result equals combineReference bit for bit.
     let combine
         (c0: float, y: ReadOnlySpan<float>, mu: float, a: ReadOnlySpan<float>, nu: float, b: ReadOnlySpan<float>,
          hm: float, f: ReadOnlySpan<float>, hg: float, g: ReadOnlySpan<float>, destination: Span<float>) =
@@ -199,6 +195,15 @@ module internal Rkc =
             destination[i] <- c0 * y[i] + mu * a[i] + nu * b[i] + hm * f[i] + hg * g[i]
             i <- i + 1
 
+    /// <summary>One RKC2 step of size h with the given number of stages (s − 1 evaluations of F).</summary>
+    /// <param name="field">The right-hand side F.</param>
+    /// <param name="h">Step size (&gt; 0).</param>
+    /// <param name="stages">s ≥ 2.</param>
+    /// <param name="damping">ε &gt; 0 (<c>Damping</c> = 2/13 by default).</param>
+    /// <param name="y">State y_n, length n.</param>
+    /// <param name="f0">F(y_n), length n (first-same-as-last from the previous step).</param>
+    /// <param name="destination">y_{n+1}, length ≥ n; must not overlap y, f0 or the workspace.</param>
+    /// <param name="workspace">Stage buffers of dimension n.</param>
     let step
         (
             field: IVectorField,
@@ -222,23 +227,7 @@ module internal Rkc =
         let s = float stages
         if not (damping > 0.0 && Double.IsFinite damping) then invalidArg (nameof damping) "Must be finite and positive."
         let w0 = 1.0 + damping / (s * s)
-        // T_s′(w₀) and T_s″(w₀) by the Chebyshev recurrences, for w₁.
-        let mutable t0 = 1.0
-        let mutable t1 = w0
-        let mutable d0 = 0.0
-        let mutable d1 = 1.0
-        let mutable dd0 = 0.0
-        let mutable dd1 = 0.0
-        for _ in 2 .. stages do
-            let t2 = 2.0 * w0 * t1 - t0
-            let d2 = 2.0 * t1 + 2.0 * w0 * d1 - d0
-            let dd2 = 4.0 * d1 + 2.0 * w0 * dd1 - dd0
-            t0 <- t1
-            t1 <- t2
-            d0 <- d1
-            d1 <- d2
-            dd0 <- dd1
-            dd1 <- dd2
+        let struct (d1, dd1) = chebyshevDerivatives (stages, w0)
         let w1 = d1 / dd1
         // Restart the recurrences for the stages; b₂ = T₂″/T₂′² = 4/(4w₀)² and b₀ = b₁ = b₂.
         let b2 = 4.0 / (16.0 * w0 * w0)

@@ -22,10 +22,12 @@ type internal NetworkHeatField
     let scratch = NetworkStalks(mlp, batch)
     let ws = HeatWorkspace(mlp, batch)
     let hasOutput = mlp.Output <> OutputActivation.Identity
-    let blocks =
-        [| yield! scratch.Z
-           yield! scratch.A
-           if hasOutput then yield scratch.Output |]
+    /// The free stalks of `stalks` in state order: all z, all a, then a_out (sigmoid/softmax).
+    let blocksOf (stalks: NetworkStalks) =
+        [| yield! stalks.Z
+           yield! stalks.A
+           if hasOutput then yield stalks.Output |]
+    let blocks = blocksOf scratch
     let forces =
         [| yield! ws.ForceZ
            yield! ws.ForceA
@@ -52,34 +54,25 @@ type internal NetworkHeatField
     /// or, for the non-gradient identity output force, ½‖F‖².
     member _.LastMerit = lastMerit
 
-    /// Copies a flat state into the scratch stalks (the blocks array is built once: no allocation per evaluation).
-    member private _.ScatterScratch(state: ReadOnlySpan<float>) =
-        let mutable o = 0
-        for b in blocks do
-            state.Slice(o, b.Length).CopyTo(Span b)
-            o <- o + b.Length
-
-    /// Copies stalks into a flat state.
-    member _.Gather(stalks: NetworkStalks, state: Span<float>) =
-        let source =
-            [| yield! stalks.Z
-               yield! stalks.A
-               if hasOutput then yield stalks.Output |]
-        let mutable o = 0
-        for b in source do
-            ReadOnlySpan(b).CopyTo(state.Slice(o, b.Length))
-            o <- o + b.Length
-
-    /// Copies a flat state into stalks.
-    member _.Scatter(state: ReadOnlySpan<float>, stalks: NetworkStalks) =
-        let target =
-            [| yield! stalks.Z
-               yield! stalks.A
-               if hasOutput then yield stalks.Output |]
+    /// Copies a flat state into the given blocks.
+    static member private CopyInto(state: ReadOnlySpan<float>, target: float[][]) =
         let mutable o = 0
         for b in target do
             state.Slice(o, b.Length).CopyTo(Span b)
             o <- o + b.Length
+
+    /// Copies a flat state into the scratch stalks (blocks built once: no allocation per evaluation).
+    member private _.ScatterScratch(state: ReadOnlySpan<float>) = NetworkHeatField.CopyInto(state, blocks)
+
+    /// Copies stalks into a flat state.
+    member _.Gather(stalks: NetworkStalks, state: Span<float>) =
+        let mutable o = 0
+        for b in blocksOf stalks do
+            ReadOnlySpan(b).CopyTo(state.Slice(o, b.Length))
+            o <- o + b.Length
+
+    /// Copies a flat state into stalks.
+    member _.Scatter(state: ReadOnlySpan<float>, stalks: NetworkStalks) = NetworkHeatField.CopyInto(state, blocksOf stalks)
 
     interface IVectorField with
         member _.Dimension = dimension

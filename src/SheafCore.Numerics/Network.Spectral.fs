@@ -390,22 +390,8 @@ module internal NetworkSpectrum =
             member _.Apply(x: ReadOnlySpan<float>, destination: Span<float>) =
                 applyRestrictedLaplacian (mlp, pattern, x, destination, Span workspace)
 
-    /// <summary>M = max(1, max_{ℓ=2..k+1} ‖W^(ℓ)‖₂), the bound on ‖N‖₂ for δ_Ω = I − N (theory §3.3).</summary>
-    /// <remarks>‖W‖₂² is the largest eigenvalue of the smaller Gram matrix WWᵀ or WᵀW, from the dense Jacobi
-    /// eigensolver (accurate to a few ε·‖W‖², unlike a truncated power iteration, which approaches the norm from
-    /// below); the 1 + 1e-12 factor turns it into a certified upper bound, so the bounds below are safe.</remarks>
-    let weightNormBound (mlp: Mlp) : float =
-        if isNull mlp then nullArg (nameof mlp)
-        let mutable m = 1.0
-        for l in 1 .. mlp.AffineCount - 1 do
-            let rows = mlp.Layers[l + 1]
-            let cols = mlp.Layers[l]
-            let w = DenseMatrix(rows, cols, mlp.Weights[l])
-            let gram = if rows <= cols then Dense.multiply w (Dense.transpose w) else Dense.gram w
-            let values = (DenseFactor.symmetricEigen gram).Values
-            let top = values[values.Length - 1]
-            m <- max m (sqrt (max top 0.0) * (1.0 + 1e-12))
-        m
+    /// <summary>M = max(1, max_{ℓ=2..k+1} ‖W^(ℓ)‖₂), certified (see NetworkHeat.weightNormBound).</summary>
+    let weightNormBound (mlp: Mlp) : float = NetworkHeat.weightNormBound mlp
 
     /// <summary>λ_max(L_Ω(σ)) ≤ (1 + M)² for every pattern σ: ‖δ_Ω‖ ≤ ‖I‖ + ‖N‖ and ‖N‖₂ is its largest block norm
     /// (one block per block row and column), at most M.</summary>

@@ -102,14 +102,17 @@ module internal Backprop =
 
     /// One Adam update of θ (in place) with moments m, v at step t ≥ 1, as torch.optim.Adam:
     /// m ← β1 m + (1−β1) g, v ← β2 v + (1−β2) g², θ −= (lr/(1−β1ᵗ)) · m / (√v/√(1−β2ᵗ) + ε).
-    let private adamUpdate (theta: float[], g: float[], m: float[], v: float[], settings: GradientDescentSettings, t: int) =
-        let c1 = 1.0 - Math.Pow(settings.Beta1, float t)
-        let c2 = sqrt (1.0 - Math.Pow(settings.Beta2, float t))
-        let stepSize = settings.LearningRate / c1
+    /// Shared by every trainer that offers Adam.
+    let adamUpdate
+        (theta: float[], g: float[], m: float[], v: float[], learningRate: float, beta1: float, beta2: float, epsilon: float, t: int)
+        =
+        let c1 = 1.0 - Math.Pow(beta1, float t)
+        let c2 = sqrt (1.0 - Math.Pow(beta2, float t))
+        let stepSize = learningRate / c1
         for i in 0 .. theta.Length - 1 do
-            m[i] <- settings.Beta1 * m[i] + (1.0 - settings.Beta1) * g[i]
-            v[i] <- settings.Beta2 * v[i] + (1.0 - settings.Beta2) * g[i] * g[i]
-            theta[i] <- theta[i] - stepSize * m[i] / (sqrt v[i] / c2 + settings.Epsilon)
+            m[i] <- beta1 * m[i] + (1.0 - beta1) * g[i]
+            v[i] <- beta2 * v[i] + (1.0 - beta2) * g[i] * g[i]
+            theta[i] <- theta[i] - stepSize * m[i] / (sqrt v[i] / c2 + epsilon)
 
     /// <summary>Trains `mlp` in place by full-batch gradient descent or Adam: log at step 0, then per epoch
     /// StepsPerEpoch gradient steps and a log row (forward-pass losses). `test` and `progress` may be null.</summary>
@@ -147,8 +150,8 @@ module internal Backprop =
                 steps <- steps + 1
                 for l in 0 .. mlp.AffineCount - 1 do
                     if adam then
-                        adamUpdate (mlp.Weights[l], ws.GradW[l], mW[l], vW[l], settings, steps)
-                        adamUpdate (mlp.Biases[l], ws.GradB[l], mB[l], vB[l], settings, steps)
+                        adamUpdate (mlp.Weights[l], ws.GradW[l], mW[l], vW[l], settings.LearningRate, settings.Beta1, settings.Beta2, settings.Epsilon, steps)
+                        adamUpdate (mlp.Biases[l], ws.GradB[l], mB[l], vB[l], settings.LearningRate, settings.Beta1, settings.Beta2, settings.Epsilon, steps)
                     else
                         let w = mlp.Weights[l]
                         let g = ws.GradW[l]

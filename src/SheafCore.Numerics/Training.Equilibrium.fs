@@ -47,15 +47,6 @@ module internal EquilibriumTraining =
             if not (settings.Beta2 >= 0.0 && settings.Beta2 < 1.0) then invalidArg "Beta2" "Must lie in [0, 1)."
             if not (settings.Epsilon > 0.0) then invalidArg "Epsilon" "Must be positive."
 
-    let private adam (theta: float[], g: float[], m: float[], v: float[], settings: EquilibriumTrainingSettings, t: int) =
-        let c1 = 1.0 - Math.Pow(settings.Beta1, float t)
-        let c2 = sqrt (1.0 - Math.Pow(settings.Beta2, float t))
-        let stepSize = settings.LearningRate / c1
-        for i in 0 .. theta.Length - 1 do
-            m[i] <- settings.Beta1 * m[i] + (1.0 - settings.Beta1) * g[i]
-            v[i] <- settings.Beta2 * v[i] + (1.0 - settings.Beta2) * g[i] * g[i]
-            theta[i] <- theta[i] - stepSize * m[i] / (sqrt v[i] / c2 + settings.Epsilon)
-
     /// <summary>Trains `mlp` in place: log at step 0, then per epoch StepsPerEpoch (equilibrium, local update) steps
     /// and a log row of forward-pass losses. `test` and `progress` may be null. Returns the log and the number of
     /// samples × steps whose active-set iteration did not find a self-consistent pattern (the last solve is used).</summary>
@@ -131,8 +122,8 @@ module internal EquilibriumTraining =
                 steps <- steps + 1
                 for l in 0 .. mlp.AffineCount - 1 do
                     if settings.UseAdam then
-                        adam (mlp.Weights[l], gW[l], mW[l], vW[l], settings, steps)
-                        adam (mlp.Biases[l], gB[l], mB[l], vB[l], settings, steps)
+                        Backprop.adamUpdate (mlp.Weights[l], gW[l], mW[l], vW[l], settings.LearningRate, settings.Beta1, settings.Beta2, settings.Epsilon, steps)
+                        Backprop.adamUpdate (mlp.Biases[l], gB[l], mB[l], vB[l], settings.LearningRate, settings.Beta1, settings.Beta2, settings.Epsilon, steps)
                     else
                         let w, g = mlp.Weights[l], gW[l]
                         for i in 0 .. w.Length - 1 do
