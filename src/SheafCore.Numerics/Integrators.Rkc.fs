@@ -20,6 +20,14 @@ type internal IVectorField =
 type internal IRkcMonitor =
     abstract Accepted: step: int * time: float * state: ReadOnlySpan<float> * derivative: ReadOnlySpan<float> -> bool
 
+/// A vector field that is the negative gradient of a merit (Lyapunov) function M, F = −α∇M, and reports M at the state
+/// it last evaluated, so a descent run can accept or reject a step at no extra evaluation.
+[<AllowNullLiteral>]
+type internal IMeritField =
+    inherit IVectorField
+    /// M at the state passed to the last Evaluate.
+    abstract LastMerit: float
+
 /// Settings of an adaptive RKC2 run.
 type internal RkcSettings =
     { /// Local error tolerance, relative part (per component, RMS-combined).
@@ -430,6 +438,100 @@ module internal Rkc =
                     h <- h * max 0.1 (0.8 * Math.Pow(err, -1.0 / 3.0))
         { StoppedByMonitor = stopped
           ReachedEndTime = not failed && time >= settings.EndTime
+          Failed = failed
+          FailureReason = reason
+          AcceptedSteps = accepted
+          RejectedSteps = rejected
+          Evaluations = evaluations
+          FinalTime = time
+          NextStep = h
+          MaximumStagesUsed = maxStagesUsed }
+
+    /// <summary>Damped RKC2 descent to an equilibrium under energy step control: a step is accepted when it does not
+    /// increase the field's merit (and the next step doubles), rejected otherwise (and the step is quartered).</summary>
+    /// <param name="field">The right-hand side F = −α∇M with its merit M.</param>
+    /// <param name="spectralRadius">An upper bound on the spectral radius of ∂F/∂x along the run; with a bound every
+    /// step is inside the stability interval and rejections come only from nonlinearity.</param>
+    /// <param name="maximumStages">Stage cap s_max ≥ 2; it caps the step at the stability limit of s_max stages.</param>
+    /// <param name="damping">Damping ε of the Chebyshev polynomial (large, e.g. 10, to damp stiff modes hard).</param>
+    /// <param name="maximumSteps">Cap on accepted steps.</param>
+    /// <param name="state">Initial state on entry, final state on return (length n).</param>
+    /// <param name="monitor">Called at step 0 and after each accepted step (it decides when to stop); may be null.</param>
+    /// <param name="workspace">Buffers of dimension n.</param>
+    /// <remarks>
+    /// Local-error control is the wrong controller for a run that seeks an equilibrium: it spends evaluations on
+    /// transient accuracy nobody reads, and a right-hand side with jumps (ReLU switching) makes it crawl. Within a
+    /// region where F is linear, a long damped Chebyshev step is a Chebyshev semi-iteration that reduces the slow
+    /// modes in O(√κ) evaluations instead of Euler's O(κ). A step may raise M by 1e-12 relative (round-off near
+    /// the equilibrium). FinalTime is the sum of accepted step sizes (not an accurate trajectory time).
+    /// Allocates nothing per step.
+    /// </remarks>
+    let descend
+        (
+            field: IMeritField,
+            spectralRadius: float,
+            maximumStages: int,
+            damping: float,
+            maximumSteps: int,
+            state: Span<float>,
+            monitor: IRkcMonitor,
+            workspace: RkcWorkspace
+        ) : RkcResult =
+        if isNull field then nullArg (nameof field)
+        if isNull workspace then nullArg (nameof workspace)
+        let n = field.Dimension
+        Guard.length (nameof state) n state.Length
+        Guard.length (nameof workspace) n workspace.Dimension
+        if not (spectralRadius >= 0.0 && Double.IsFinite spectralRadius) then
+            invalidArg (nameof spectralRadius) "Must be finite and non-negative."
+        if maximumStages < 2 then invalidArg (nameof maximumStages) "Must be at least 2."
+        if not (damping > 0.0 && Double.IsFinite damping) then invalidArg (nameof damping) "Must be finite and positive."
+        if maximumSteps < 0 then invalidArg (nameof maximumSteps) "Must be non-negative."
+        let rho = spectralRadius
+        let c = stabilityConstant (damping, maximumStages)
+        let hMax = maximumStableStep (maximumStages, rho, c)
+        let mutable f = workspace.F0
+        let mutable fNew = workspace.FNew
+        let yNew = workspace.YNew
+        field.Evaluate(Span<float>.op_Implicit state, Span f)
+        let mutable evaluations = 1
+        let mutable merit = field.LastMerit
+        let mutable accepted = 0
+        let mutable rejected = 0
+        let mutable time = 0.0
+        let mutable maxStagesUsed = 0
+        let mutable failed = not (Double.IsFinite merit)
+        let mutable reason = if failed then "the initial energy is not finite" else ""
+        let mutable stopped =
+            not failed && not (isNull monitor) && monitor.Accepted(0, 0.0, Span<float>.op_Implicit state, ReadOnlySpan f)
+        let mutable h = if rho > 0.0 then 1.0 / rho else 1.0
+        while not stopped && not failed && accepted < maximumSteps do
+            let hStep = min h hMax
+            let stages = min maximumStages (stageCount (hStep, rho, c))
+            step (field, hStep, stages, damping, Span<float>.op_Implicit state, ReadOnlySpan f, Span yNew, workspace)
+            field.Evaluate(ReadOnlySpan yNew, Span fNew)
+            evaluations <- evaluations + stages
+            let newMerit = field.LastMerit
+            if Double.IsFinite newMerit && newMerit <= merit * (1.0 + 1e-12) + 1e-300 then
+                accepted <- accepted + 1
+                time <- time + hStep
+                maxStagesUsed <- max maxStagesUsed stages
+                yNew.AsSpan().CopyTo state
+                let t = f
+                f <- fNew
+                fNew <- t
+                merit <- newMerit
+                h <- min hMax (2.0 * hStep)
+                if not (isNull monitor) then
+                    stopped <- monitor.Accepted(accepted, time, Span<float>.op_Implicit state, ReadOnlySpan f)
+            else
+                rejected <- rejected + 1
+                h <- 0.25 * hStep
+                if h * (if rho > 0.0 then rho else 1.0) < 1e-12 then
+                    failed <- true
+                    reason <- sprintf "the step size collapsed to %g without decreasing the energy" h
+        { StoppedByMonitor = stopped
+          ReachedEndTime = false
           Failed = failed
           FailureReason = reason
           AcceptedSteps = accepted

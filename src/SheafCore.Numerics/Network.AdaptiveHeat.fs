@@ -74,6 +74,9 @@ type internal NetworkHeatField
     /// Copies a flat state into stalks.
     member _.Scatter(state: ReadOnlySpan<float>, stalks: NetworkStalks) = NetworkHeatField.CopyInto(state, blocksOf stalks)
 
+    interface IMeritField with
+        member _.LastMerit = lastMerit
+
     interface IVectorField with
         member _.Dimension = dimension
 
@@ -120,14 +123,9 @@ type internal NetworkHeatField
 /// damping, the stage count chosen from the pattern-independent spectral bound ρ = α((1 + M)² + γ_max + c_out)
 /// (theory §3.3), so every step is stable for every activation pattern.
 ///
-/// Step-size control. Local-error control (the usual RKC controller) fails here: the right-hand side jumps across
-/// every ReLU switching surface, so an error estimate forces tiny steps at each of the many switches of a batch. The
-/// run seeks the equilibrium, not an accurate trajectory, so steps are instead controlled by the flow's Lyapunov
-/// function: a step is accepted when it does not increase the energy (and doubles the next step), rejected otherwise
-/// (and quarters it). Within one activation region the flow is linear and a damped Chebyshev step with hρ large is a
-/// Chebyshev semi-iteration, which reduces the slow modes (λ_min) in O(√κ) applications instead of Euler's O(κ·α·dt).
-/// The trajectory between accepted steps is therefore not time-accurate; the end point meets the same stopping rule
-/// as Euler (α·dt·max|F| &lt; tol).
+/// Step-size control is the energy control of <c>Rkc.descend</c>: the flow's Lyapunov function decides, because an
+/// error estimate would force tiny steps at each of the many ReLU switches of a batch. The trajectory between accepted
+/// steps is therefore not time-accurate; the end point meets the same stopping rule as Euler (α·dt·max|F| &lt; tol).
 [<RequireQualifiedAccess>]
 module internal NetworkAdaptiveHeat =
 
@@ -164,49 +162,13 @@ module internal NetworkAdaptiveHeat =
         NetworkHeat.validatePins mlp batch pins
         NetworkHeat.applyHardPins mlp stalks pins
         let field = NetworkHeatField(mlp, x, pins, settings, batch, progress, cancellation)
-        let vf = field :> IVectorField
-        let monitor = field :> IRkcMonitor
         let n = field.Dimension
-        let workspace = RkcWorkspace n
-        let mutable y = Array.zeroCreate n
-        let mutable yNew = Array.zeroCreate n
-        let mutable f = Array.zeroCreate n
-        let mutable fNew = Array.zeroCreate n
+        let y = Array.zeroCreate n
         field.Gather(stalks, Span y)
         let rho = spectralRadiusBound (mlp, settings.Alpha, pins)
-        let c = Rkc.stabilityConstant (Damping, MaximumStages)
-        let hMax = Rkc.maximumStableStep (MaximumStages, rho, c)
-        vf.Evaluate(ReadOnlySpan y, Span f)
-        let mutable merit = field.LastMerit
-        let mutable stop = monitor.Accepted(0, 0.0, ReadOnlySpan y, ReadOnlySpan f)
-        let mutable h = 1.0 / rho
-        let mutable accepted = 0
-        let mutable rejected = 0
-        let mutable failed = not (Double.IsFinite merit)
-        let mutable reason = if failed then "the initial energy is not finite" else ""
-        while not stop && not failed && accepted < settings.MaxSteps do
-            let hStep = min h hMax
-            let stages = min MaximumStages (Rkc.stageCount (hStep, rho, c))
-            Rkc.step (vf, hStep, stages, Damping, ReadOnlySpan y, ReadOnlySpan f, Span yNew, workspace)
-            vf.Evaluate(ReadOnlySpan yNew, Span fNew)
-            let newMerit = field.LastMerit
-            if Double.IsFinite newMerit && newMerit <= merit * (1.0 + 1e-12) + 1e-300 then
-                accepted <- accepted + 1
-                let ty = y
-                y <- yNew
-                yNew <- ty
-                let tf = f
-                f <- fNew
-                fNew <- tf
-                merit <- newMerit
-                h <- min hMax (2.0 * hStep)
-                stop <- monitor.Accepted(accepted, 0.0, ReadOnlySpan y, ReadOnlySpan f)
-            else
-                rejected <- rejected + 1
-                h <- 0.25 * hStep
-                if h * rho < 1e-12 then
-                    failed <- true
-                    reason <- sprintf "the step size collapsed to %g without decreasing the energy" h
+        let run = Rkc.descend (field, rho, MaximumStages, Damping, settings.MaxSteps, Span y, field, RkcWorkspace n)
+        let accepted = run.AcceptedSteps
+        let failed = run.Failed
         field.Scatter(ReadOnlySpan y, stalks)
         if mlp.Output = OutputActivation.Identity then
             Array.blit stalks.Z[mlp.AffineCount - 1] 0 stalks.Output 0 stalks.Output.Length
@@ -219,10 +181,10 @@ module internal NetworkAdaptiveHeat =
             else Array.append steps [| accepted |], Array.append trace [| finalDiscord |]
         { Converged = field.Converged
           Diverged = failed
-          DivergenceReason = (if failed then sprintf "Adaptive diffusion failed after %d steps: %s" accepted reason else "")
+          DivergenceReason = (if failed then sprintf "Adaptive diffusion failed after %d steps: %s" accepted run.FailureReason else "")
           Steps = accepted
           LaplacianApplications = field.Evaluations
-          RejectedSteps = rejected
+          RejectedSteps = run.RejectedSteps
           FinalChange = field.LastChange
           TraceSteps = traceSteps
           DiscordTrace = discordTrace

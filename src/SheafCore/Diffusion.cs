@@ -107,7 +107,7 @@ public sealed class DiffusionResult
     /// <summary>Applications of the (state-dependent) Laplacian, i.e. force evaluations.</summary>
     public int LaplacianApplications { get; }
 
-    /// <summary>Steps rejected by error control (0 for Euler).</summary>
+    /// <summary>Adaptive steps rejected by the energy control (0 for Euler).</summary>
     public int RejectedSteps { get; }
 
     /// <summary>Largest change of a free coordinate in the last step.</summary>

@@ -224,8 +224,7 @@ public sealed class Sheaf
         // The adaptive stopping rule is on ‖F‖∞; Euler's change per step is dt·‖F‖∞.
         var settings = new Numerics.SheafHeatSettings(
             options.Alpha, options.TimeStep, adaptive ? options.Tolerance / options.TimeStep : options.Tolerance,
-            options.MinimumSteps, options.MaximumSteps, d.EnergyEvery, d.LocalRelativeTolerance, d.LocalAbsoluteTolerance,
-            d.MaximumStages, d.Damping);
+            options.MinimumSteps, options.MaximumSteps, d.EnergyEvery, d.MaximumStages, d.Damping);
         if (!(double.IsFinite(options.TimeStep) && options.TimeStep > 0))
             throw new ArgumentOutOfRangeException(nameof(options), options.TimeStep, "TimeStep must be positive and finite.");
         var state = new double[n];

@@ -88,7 +88,7 @@ public sealed class SheafDiffusionOptions
     /// <summary>Step limit (default 100,000).</summary>
     public int MaximumSteps { get; init; } = 100_000;
 
-    /// <summary>Euler (reference) or Adaptive (RKC2 with error control and spectral-radius estimate).</summary>
+    /// <summary>Euler (reference) or Adaptive (damped RKC2 under energy step control, stages from a Gershgorin bound).</summary>
     public DiffusionIntegrator Integrator { get; init; } = DiffusionIntegrator.Euler;
 }
 
@@ -97,7 +97,7 @@ public sealed class SheafDiffusionOptions
 /// <param name="Converged">The stopping rule was met.</param>
 /// <param name="Steps">Accepted steps.</param>
 /// <param name="LaplacianApplications">Products with L (including the adaptive integrator's spectral estimate).</param>
-/// <param name="RejectedSteps">Steps rejected by error control (0 for Euler).</param>
+/// <param name="RejectedSteps">Adaptive steps rejected by the energy control (0 for Euler).</param>
 /// <param name="TraceSteps">Steps at which the energy was recorded.</param>
 /// <param name="EnergyTrace">E(x) = ½xᵀLx + ½Σγ(x − target)² at those steps.</param>
 public sealed record SheafDiffusionResult(
