@@ -27,6 +27,7 @@ public static class CliApp
         root.Subcommands.Add(TaskCommand.Create(context));
         root.Subcommands.Add(NsdCommand.Create(context));
         root.Subcommands.Add(SweepCommand.Create(context));
+        StrictNumbers.Apply(root);
 
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -102,6 +102,14 @@ internal static class DiagnoseCommand
                 Reports.Write(reportPath, fields);
             }
             if (parsed.GetValue(plot) is { } dir) CliPlots.Diagnose(dir, breakdown, diagnosis, context, parsed);
+            // Same rule as diffuse: a pinned-output run that neither converged nor settled its discord exits 3 with one
+            // line on stderr; its report and plots are still written (they show where it stopped).
+            if (diagnosis is { Converged: false, DiscordSettled: false })
+            {
+                context.Error.WriteLine(FormattableString.Invariant(
+                    $"sheafcore: the pinned-output diffusion did not converge within --max-steps {diagnosis.Diffusion.Steps}; the diagnosis is of the state after the last step."));
+                return 3;
+            }
             return 0;
         });
         return command;

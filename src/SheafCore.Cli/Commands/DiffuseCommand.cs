@@ -100,7 +100,12 @@ internal static class DiffuseCommand
                 });
             }
             if (parsed.GetValue(plot) is { } plotDir) CliPlots.Diffuse(plotDir, result, forward, context, parsed);
-            return result.Converged ? 0 : 3;
+            if (result.Converged) return 0;
+            // Exit 3: a finished run whose outputs are written but whose stopping rule was not met; one line says so
+            // even under --quiet, so a script never sees a bare non-zero exit.
+            context.Error.WriteLine(FormattableString.Invariant(
+                $"sheafcore: diffusion did not converge within --max-steps {options.MaximumSteps} (last change {result.FinalChange:G3} > --tol {options.Tolerance:G3}); outputs hold the state after the last step."));
+            return 3;
         });
         return command;
     }

@@ -51,6 +51,7 @@ internal static class TrainCommand
         };
         command.SetAction(parsed =>
         {
+            CheckNumericFlags(parsed, dt, alpha, beta, lr, coupling, miniBatch);
             var network = LoadNetwork(parsed.GetValue(model), parsed.GetValue(layers), parsed.GetValue(activation)!, parsed.GetValue(seed));
             string trainPath = parsed.GetValue(train)!;
             var (trainX, trainY) = TrainingData.Read(trainPath, network, parsed.GetValue(inputs), parsed.GetValue(targets));
@@ -157,6 +158,19 @@ internal static class TrainCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Checks every numeric flag whether or not the chosen method uses it, so that a bad value (say --lr -1 with
+    /// --method sheaf) is a one-line usage error instead of being silently ignored.</summary>
+    private static void CheckNumericFlags(ParseResult parsed, Option<double?> dt, Option<double> alpha, Option<double?> beta,
+        Option<double?> lr, Option<double> coupling, Option<int> miniBatch)
+    {
+        if (parsed.GetValue(dt) is { } d) Flags.Positive(d, "--dt");
+        Flags.Positive(parsed.GetValue(alpha), "--alpha");
+        if (parsed.GetValue(beta) is { } b) Flags.NonNegative(b, "--beta");
+        if (parsed.GetValue(lr) is { } l) Flags.Positive(l, "--lr");
+        Flags.NonNegative(parsed.GetValue(coupling), "--output-coupling");
+        Flags.NonNegative(parsed.GetValue(miniBatch), "--mini-batch");
     }
 
     private static NeuralNetwork LoadNetwork(string? modelPath, string? layerSpec, string activation, int seed)
