@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace SheafCore.Cli;
 
@@ -13,7 +15,9 @@ public static class CliApp
     /// <returns>The process exit code.</returns>
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
-        var context = new CliContext(output, error);
+        // Progress bars and tables only for the real console, and only when it is a terminal.
+        bool terminal = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+        var context = new CliContext(output, error, terminal);
         var root = new RootCommand("SheafCore: neural networks as cellular sheaves (harmonic extension, diffusion, training, diagnostics).");
         root.Options.Add(context.Quiet);
         root.Subcommands.Add(DemoCommand.Create(context));
@@ -27,6 +31,7 @@ public static class CliApp
         root.Subcommands.Add(TaskCommand.Create(context));
         root.Subcommands.Add(NsdCommand.Create(context));
         root.Subcommands.Add(SweepCommand.Create(context));
+        StrictNumbers.Apply(root);
 
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -57,8 +62,10 @@ public static class CliApp
 public sealed class CliUsageException(string message) : Exception(message);
 
 /// <summary>Writers and global options shared by all commands.</summary>
-internal sealed class CliContext(TextWriter output, TextWriter error)
+internal sealed class CliContext(TextWriter output, TextWriter error, bool terminal = false)
 {
+    private static readonly JsonSerializerOptions JsonLine = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     public TextWriter Output { get; } = output;
     public TextWriter Error { get; } = error;
 
@@ -68,9 +75,34 @@ internal sealed class CliContext(TextWriter output, TextWriter error)
         Recursive = true,
     };
 
-    /// <summary>Writes progress/explanatory text unless --quiet.</summary>
+    /// <summary>One instance shared by every command that supports it (forward, diffuse, xray, diagnose, train, nsd, sweep).</summary>
+    public Option<bool> Json { get; } = new("--json")
+    {
+        Description = "Print the result as one JSON object on stdout and nothing else (errors still go to stderr).",
+    };
+
+    /// <summary>True when progress and explanatory text are wanted: neither --quiet nor --json.</summary>
+    public bool Chatty(ParseResult parsed) => !parsed.GetValue(Quiet) && !parsed.GetValue(Json);
+
+    /// <summary>Spectre progress bars and tables: stdout is a terminal, and neither --quiet nor --json.</summary>
+    public bool Rich(ParseResult parsed) => terminal && Chatty(parsed);
+
+    /// <summary>Writes progress/explanatory text unless --quiet or --json.</summary>
     public void Info(ParseResult parsed, string line)
     {
-        if (!parsed.GetValue(Quiet)) Output.WriteLine(line);
+        if (Chatty(parsed)) Output.WriteLine(line);
+    }
+
+    /// <summary>Writes a result line (shown even with --quiet) unless --json.</summary>
+    public void Result(ParseResult parsed, string line)
+    {
+        if (!parsed.GetValue(Json)) Output.WriteLine(line);
+    }
+
+    /// <summary>The result object: to the --report file (atomically) if given, and as one JSON line on stdout with --json.</summary>
+    public void Emit(ParseResult parsed, string? reportPath, IReadOnlyDictionary<string, object> fields)
+    {
+        if (reportPath is not null) Reports.Write(reportPath, fields);
+        if (parsed.GetValue(Json)) Output.WriteLine(JsonSerializer.Serialize(fields, JsonLine));
     }
 }

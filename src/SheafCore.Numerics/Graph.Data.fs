@@ -203,6 +203,11 @@ module internal GraphData =
         let n, p, c = readMeta folder
         if n = 0 then fail (Path.Combine(folder, "meta.csv")) "" "num_nodes must be positive."
         if c = 0 then fail (Path.Combine(folder, "meta.csv")) "" "num_classes must be positive."
+        // labels.csv has one row per node: check that count before anything is sized by num_nodes, so a huge
+        // num_nodes in meta.csv is a format error, not an overflow or an out-of-memory failure.
+        let labelPath, _, labelRows = rows (folder, "labels.csv", [| "node"; "label" |])
+        if labelRows.Count <> n then
+            fail labelPath "" (sprintf "there are %d label rows for %d nodes (meta.csv num_nodes)." labelRows.Count n)
         let edgePath, _, edgeRows = rows (folder, "edges.csv", [| "source"; "target" |])
         let sources = Array.zeroCreate edgeRows.Count
         let targets = Array.zeroCreate edgeRows.Count
@@ -241,9 +246,6 @@ module internal GraphData =
             columns[next[v]] <- j
             values[next[v]] <- x
             next[v] <- next[v] + 1
-        let labelPath, _, labelRows = rows (folder, "labels.csv", [| "node"; "label" |])
-        if labelRows.Count <> n then
-            fail labelPath "" (sprintf "there are %d label rows for %d nodes (meta.csv num_nodes)." labelRows.Count n)
         let labels = Array.create n Int32.MinValue
         for line, cells in labelRows do
             let v = int labelPath line "node" cells[0]

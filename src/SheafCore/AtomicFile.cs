@@ -29,6 +29,7 @@ public static class AtomicFile
         ArgumentNullException.ThrowIfNull(contents);
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full) ?? ".";
+        RemoveStaleTemporaries(directory, Path.GetFileName(full));
         var temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
@@ -42,6 +43,38 @@ public static class AtomicFile
         finally
         {
             if (File.Exists(temporary)) File.Delete(temporary);
+        }
+    }
+
+    /// <summary>Deletes temporary files of earlier saves of the same target whose writing process no longer runs (a save
+    /// killed between creating its temporary file and the rename leaves one behind). Temporary files of live processes,
+    /// including this one, are left alone: they may belong to a save in progress.</summary>
+    private static void RemoveStaleTemporaries(string directory, string fileName)
+    {
+        if (fileName.AsSpan().IndexOfAny('*', '?') >= 0 || !Directory.Exists(directory)) return;
+        string prefix = "." + fileName + ".";
+        foreach (var path in Directory.EnumerateFiles(directory, prefix + "*.tmp"))
+        {
+            // .{name}.{pid}.{guid}.tmp
+            var middle = Path.GetFileName(path)[prefix.Length..^".tmp".Length];
+            int dot = middle.IndexOf('.');
+            if (dot <= 0 || !int.TryParse(middle.AsSpan(0, dot), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)) continue;
+            if (pid == Environment.ProcessId || IsRunning(pid)) continue;
+            try { File.Delete(path); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // best effort: the save itself goes on
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return false;
         }
     }
 }

@@ -153,4 +153,66 @@ public sealed class CliTests
         Assert.Equal(2, json.RootElement.GetProperty("condition").GetArrayLength());
         Assert.Equal(3, json.RootElement.GetProperty("fiedlerBlockEnergy")[0].GetArrayLength());
     }
+
+    [Theory]
+    [InlineData("forward", "samples")]
+    [InlineData("diffuse", "converged")]
+    [InlineData("xray", "lambdaMin")]
+    [InlineData("diagnose", "edges")]
+    public void Json_PrintsOneObjectAndNothingElseOnStdout(string command, string field)
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.File("x.csv"), "x1,x2,y\n1,0.5,1.2\n0.5,-0.3,0.4\n");
+        string[] args = command switch
+        {
+            "forward" or "diffuse" => [command, "--model", Model, "--input", temp.File("x.csv"), "--output", temp.File("y.csv"), "--json"],
+            _ => [command, "--model", Model, "--input", temp.File("x.csv"), "--json"],
+        };
+        var r = CliRunner.Run(args);
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.Single(r.Output.TrimEnd().Split('\n'));
+        using var json = System.Text.Json.JsonDocument.Parse(r.Output);
+        Assert.True(json.RootElement.TryGetProperty(field, out _), r.Output);
+    }
+
+    [Fact]
+    public void Json_Train_ReportsTheFinalLossesWithNullForTheAbsentTestSet()
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.File("d.csv"), "x1,x2,y\n1,0.5,1.2\n0.5,-0.3,0.4\n-1,0.2,0\n");
+        var r = CliRunner.Run("train", "--layers", "2,3,1", "--train", temp.File("d.csv"), "--method", "sgd", "--steps", "100", "--steps-per-epoch", "10",
+            "--model-out", temp.File("m.json"), "--json");
+        Assert.True(r.ExitCode == 0, r.Error);
+        using var json = System.Text.Json.JsonDocument.Parse(r.Output);
+        Assert.Equal(100, json.RootElement.GetProperty("steps").GetInt32());
+        Assert.True(json.RootElement.GetProperty("finalTrainLoss").GetDouble() >= 0);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, json.RootElement.GetProperty("finalTestLoss").ValueKind);
+        Assert.True(File.Exists(temp.File("m.json")));
+    }
+
+    [Fact]
+    public void Diffuse_NotConverged_ExitsThreeWithOneLineEvenWhenQuiet()
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.File("x.csv"), "x1,x2\n1,0.5\n");
+        var r = CliRunner.Run("diffuse", "--model", Model, "--input", temp.File("x.csv"), "--output", temp.File("y.csv"), "--max-steps", "3", "--quiet");
+        Assert.Equal(3, r.ExitCode);
+        Assert.Single(r.Error.TrimEnd().Split('\n'));
+        Assert.Contains("--max-steps 3", r.Error);
+        Assert.True(File.Exists(temp.File("y.csv")));
+    }
+
+    [Theory]
+    [InlineData("--dt", "1,5")]
+    [InlineData("--dt", "0x10")]
+    [InlineData("--max-steps", "1e3")]
+    public void NumericFlags_AreReadStrictlyInTheInvariantCulture(string flag, string value)
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.File("x.csv"), "x1,x2\n1,0.5\n");
+        var r = CliRunner.Run("diffuse", "--model", Model, "--input", temp.File("x.csv"), "--output", temp.File("y.csv"), flag, value);
+        Assert.Equal(2, r.ExitCode);
+        Assert.StartsWith($"sheafcore: {flag}: '{value}'", r.Error);
+        Assert.False(File.Exists(temp.File("y.csv")));
+    }
 }

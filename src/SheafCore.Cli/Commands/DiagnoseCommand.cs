@@ -20,7 +20,7 @@ internal static class DiagnoseCommand
         var plot = new Option<string?>("--plot") { Description = "Write PNG figures (discord bars, discord decay, output vs forward) to this folder." };
         var command = new Command("diagnose", "Per-edge discord by layer and operation type; with targets, the pinned-output diagnosis of where the error sits.")
         {
-            model, input, inputs, targets, state, tol, maxSteps, report, plot,
+            model, input, inputs, targets, state, tol, maxSteps, report, plot, context.Json,
         };
         command.SetAction(parsed =>
         {
@@ -81,27 +81,42 @@ internal static class DiagnoseCommand
                 context.Info(parsed, $"  pinned output: forward MSE-sum {G(diagnosis.MeanForwardSquaredError)}; diffusion {(diagnosis.Converged ? "converged" : diagnosis.DiscordSettled ? "stopped with the discord settled (chattering on a ReLU boundary)" : "NOT converged")} after {diagnosis.Diffusion.Steps} steps; residual discord {G(breakdown.Total)}");
             else if (fields["mode"] is "forward")
                 context.Info(parsed, "  no targets: the forward pass is the harmonic extension, so every edge has zero discord (give targets for the pinned-output diagnosis)");
-            context.Info(parsed, "  edge   kind        layer  mean        share");
-            foreach (var e in breakdown.Edges)
-                context.Info(parsed, $"  {e.Name,-6} {e.Kind.ToString().ToLowerInvariant(),-11} {e.Layer,5}  {G(e.Mean),-10}  {P(e.Share)}");
-            context.Info(parsed, "  by layer: " + string.Join("  ", breakdown.ByLayer.Select(g => $"{g.Label} {P(g.Share)}")));
-            context.Info(parsed, "  by type:  " + string.Join("  ", breakdown.ByKind.Select(g => $"{g.Label} {P(g.Share)}")));
-            if (parsed.GetValue(report) is { } reportPath)
+            if (context.Rich(parsed))
             {
-                fields["samples"] = x.GetLength(0);
-                fields["total"] = breakdown.Total;
-                fields["totalPerSample"] = breakdown.TotalPerSample.ToArray();
-                fields["dominantEdge"] = breakdown.Dominant.Name;
-                fields["edges"] = breakdown.Edges.Select(e => new Dictionary<string, object>
-                {
-                    ["name"] = e.Name, ["kind"] = e.Kind.ToString().ToLowerInvariant(), ["layer"] = e.Layer,
-                    ["mean"] = e.Mean, ["share"] = e.Share, ["perSample"] = e.PerSample.ToArray(),
-                }).ToArray();
-                fields["byLayer"] = breakdown.ByLayer.Select(Group).ToArray();
-                fields["byKind"] = breakdown.ByKind.Select(Group).ToArray();
-                Reports.Write(reportPath, fields);
+                RichConsole.Table("discord per edge (batch mean)", ["edge", "kind", "layer", "mean", "share"],
+                    breakdown.Edges.Select(e => (IReadOnlyList<string>)[e.Name, e.Kind.ToString().ToLowerInvariant(), e.Layer.ToString(CultureInfo.InvariantCulture), G(e.Mean), P(e.Share)]));
+                RichConsole.Table("share by layer and by type", ["group", "share"],
+                    breakdown.ByLayer.Concat(breakdown.ByKind).Select(g => (IReadOnlyList<string>)[g.Label, P(g.Share)]));
             }
+            else
+            {
+                context.Info(parsed, "  edge   kind        layer  mean        share");
+                foreach (var e in breakdown.Edges)
+                    context.Info(parsed, $"  {e.Name,-6} {e.Kind.ToString().ToLowerInvariant(),-11} {e.Layer,5}  {G(e.Mean),-10}  {P(e.Share)}");
+                context.Info(parsed, "  by layer: " + string.Join("  ", breakdown.ByLayer.Select(g => $"{g.Label} {P(g.Share)}")));
+                context.Info(parsed, "  by type:  " + string.Join("  ", breakdown.ByKind.Select(g => $"{g.Label} {P(g.Share)}")));
+            }
+            fields["samples"] = x.GetLength(0);
+            fields["total"] = breakdown.Total;
+            fields["totalPerSample"] = breakdown.TotalPerSample.ToArray();
+            fields["dominantEdge"] = breakdown.Dominant.Name;
+            fields["edges"] = breakdown.Edges.Select(e => new Dictionary<string, object>
+            {
+                ["name"] = e.Name, ["kind"] = e.Kind.ToString().ToLowerInvariant(), ["layer"] = e.Layer,
+                ["mean"] = e.Mean, ["share"] = e.Share, ["perSample"] = e.PerSample.ToArray(),
+            }).ToArray();
+            fields["byLayer"] = breakdown.ByLayer.Select(Group).ToArray();
+            fields["byKind"] = breakdown.ByKind.Select(Group).ToArray();
+            context.Emit(parsed, parsed.GetValue(report), fields);
             if (parsed.GetValue(plot) is { } dir) CliPlots.Diagnose(dir, breakdown, diagnosis, context, parsed);
+            // Same rule as diffuse: a pinned-output run that neither converged nor settled its discord exits 3 with one
+            // line on stderr; its report and plots are still written (they show where it stopped).
+            if (diagnosis is { Converged: false, DiscordSettled: false })
+            {
+                context.Error.WriteLine(FormattableString.Invariant(
+                    $"sheafcore: the pinned-output diffusion did not converge within --max-steps {diagnosis.Diffusion.Steps}; the diagnosis is of the state after the last step."));
+                return 3;
+            }
             return 0;
         });
         return command;

@@ -32,6 +32,7 @@ internal static class DiffuseCommand
         var command = new Command("diffuse", "Run the sheaf heat equation with the inputs pinned (and any --pin) and write the output stalk.")
         {
             model, input, output, integrator, dt, alpha, tol, maxSteps, minSteps, init, seed, initState, pins, outputForce, inputs, report, stateOut, plot,
+            context.Json,
         };
         command.SetAction(parsed =>
         {
@@ -71,7 +72,11 @@ internal static class DiffuseCommand
                 OutputForce = parsed.GetValue(outputForce) == "identity" ? OutputEdgeForce.Identity : OutputEdgeForce.Jacobian,
                 DiscordTraceInterval = 100,
             };
-            var result = sheaf.Diffuse(initial, options, pinList, null, CancellationToken.None);
+            // On a terminal: a progress bar over the step budget, advanced every 1000 steps with the current change.
+            DiffusionResult result;
+            using (var bar = RichConsole.StartBar(context.Rich(parsed), "diffuse", options.MaximumSteps))
+                result = sheaf.Diffuse(initial, options, pinList, new InlineProgress<DiffusionProgress>(p =>
+                    bar.Update(p.Step, FormattableString.Invariant($"diffuse step {p.Step} change {p.Change:G2}"))), CancellationToken.None);
             var y = result.State.Outputs;
             CsvTable.Save(parsed.GetValue(output)!, y);
             if (parsed.GetValue(stateOut) is { } stateFile) AtomicFile.WriteAllText(stateFile, result.State.ToJson());
@@ -82,28 +87,37 @@ internal static class DiffuseCommand
             context.Info(parsed, $"diffuse: {(result.Converged ? "converged" : "NOT converged")} after {result.Steps} steps " +
                 $"({result.LaplacianApplications} Laplacian applications, {result.RejectedSteps} rejected); final discord {result.FinalDiscord:G4}; " +
                 $"max |output − forward| {maxError:G4}; {result.Crossings.Count} ReLU crossings");
-            if (parsed.GetValue(report) is { } reportPath)
+            context.Emit(parsed, parsed.GetValue(report), new Dictionary<string, object>
             {
-                Reports.Write(reportPath, new Dictionary<string, object>
-                {
-                    ["converged"] = result.Converged,
-                    ["steps"] = result.Steps,
-                    ["laplacianApplications"] = result.LaplacianApplications,
-                    ["rejectedSteps"] = result.RejectedSteps,
-                    ["finalDiscord"] = result.FinalDiscord,
-                    ["finalChange"] = result.FinalChange,
-                    ["maxAbsErrorVsForward"] = maxError,
-                    ["samples"] = y.GetLength(0),
-                    ["integrator"] = parsed.GetValue(integrator)!,
-                    ["pins"] = pinList.Count,
-                    ["reluCrossings"] = result.Crossings.Count,
-                });
-            }
+                ["converged"] = result.Converged,
+                ["steps"] = result.Steps,
+                ["laplacianApplications"] = result.LaplacianApplications,
+                ["rejectedSteps"] = result.RejectedSteps,
+                ["finalDiscord"] = result.FinalDiscord,
+                ["finalChange"] = result.FinalChange,
+                ["maxAbsErrorVsForward"] = maxError,
+                ["samples"] = y.GetLength(0),
+                ["integrator"] = parsed.GetValue(integrator)!,
+                ["pins"] = pinList.Count,
+                ["reluCrossings"] = result.Crossings.Count,
+                ["output"] = parsed.GetValue(output)!,
+            });
             if (parsed.GetValue(plot) is { } plotDir) CliPlots.Diffuse(plotDir, result, forward, context, parsed);
-            return result.Converged ? 0 : 3;
+            if (result.Converged) return 0;
+            // Exit 3: a finished run whose outputs are written but whose stopping rule was not met; one line says so
+            // even under --quiet, so a script never sees a bare non-zero exit.
+            context.Error.WriteLine(FormattableString.Invariant(
+                $"sheafcore: diffusion did not converge within --max-steps {options.MaximumSteps} (last change {result.FinalChange:G3} > --tol {options.Tolerance:G3}); outputs hold the state after the last step."));
+            return 3;
         });
         return command;
     }
+}
+
+/// <summary>IProgress that runs synchronously on the caller's thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+internal sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
 }
 
 /// <summary>Checks of numeric flags: one-line usage errors naming the flag.</summary>

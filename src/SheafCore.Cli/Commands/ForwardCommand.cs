@@ -21,7 +21,7 @@ internal static class ForwardCommand
 
         var command = new Command("forward", "Network output for each CSV row, as the harmonic extension of the pinned input or by the plain forward pass.")
         {
-            model, input, output, method, inputs, report,
+            model, input, output, method, inputs, report, context.Json,
         };
         command.SetAction(parsed =>
         {
@@ -31,8 +31,10 @@ internal static class ForwardCommand
             double[,] y = how == "plain" ? network.Forward(x) : network.ToSheaf().HarmonicExtension(x).Outputs;
             CsvTable.Save(parsed.GetValue(output)!, y);
             context.Info(parsed, $"forward: {x.GetLength(0)} samples through [{string.Join(",", network.Layers)}] by {how}; wrote {parsed.GetValue(output)}");
-            if (parsed.GetValue(report) is { } reportPath)
-                Reports.Write(reportPath, new Dictionary<string, object> { ["samples"] = x.GetLength(0), ["method"] = how });
+            context.Emit(parsed, parsed.GetValue(report), new Dictionary<string, object>
+            {
+                ["samples"] = x.GetLength(0), ["method"] = how, ["output"] = parsed.GetValue(output)!,
+            });
             return 0;
         });
         return command;

@@ -21,7 +21,7 @@ internal static class NsdCommand
 
         var command = new Command("nsd", "Train Neural Sheaf Diffusion (Bodnar et al. 2022) with the data set's published hyper-parameters.")
         {
-            dataset, model, splits, report, seed, epochs, patience,
+            dataset, model, splits, report, seed, epochs, patience, context.Json,
         };
         command.SetAction((parsed, cancellationToken) =>
         {
@@ -44,23 +44,34 @@ internal static class NsdCommand
                 $"{graph.ClassCount} classes; {parsed.GetValue(model)} d={options.StalkDimension} layers={options.Layers} " +
                 $"f={options.HiddenChannels} lp={options.LowPassChannel} hp={options.HighPassChannel}; " +
                 $"{trainer.ParameterCount(graph.FeatureCount, graph.ClassCount)} parameters");
-            var progress = parsed.GetValue(context.Quiet) ? null : new EpochPrinter(context.Output);
+            // On a terminal one bar over splits × epoch budget (early stopping jumps it to the split's end); otherwise lines.
+            using var bar = RichConsole.StartBar(context.Rich(parsed), "nsd", (double)list.Length * options.Epochs);
+            IProgress<SheafDiffusionEpoch>? progress = context.Rich(parsed)
+                ? new InlineProgress<SheafDiffusionEpoch>(e => bar.Update(Array.IndexOf(list, e.Split) * (double)options.Epochs + e.Epoch + 1,
+                    string.Create(CultureInfo.InvariantCulture, $"split {e.Split} epoch {e.Epoch + 1} val {100 * e.ValidationAccuracy:F1}%")))
+                : context.Chatty(parsed) ? new EpochPrinter(context.Output) : null;
             var results = new List<SheafDiffusionSplitResult>();
             foreach (int s in list)
             {
                 var r = trainer.TrainSplit(graph, s, progress, cancellationToken);
                 results.Add(r);
-                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"split {s}: test accuracy {100 * r.TestAccuracy:F2} % (best epoch {r.BestEpoch}, {r.EpochsRun} epochs, {r.Seconds:F1} s)"));
+                bar.Update((Array.IndexOf(list, s) + 1) * (double)options.Epochs);
+                if (!context.Rich(parsed))
+                    context.Result(parsed, string.Create(CultureInfo.InvariantCulture,
+                        $"split {s}: test accuracy {100 * r.TestAccuracy:F2} % (best epoch {r.BestEpoch}, {r.EpochsRun} epochs, {r.Seconds:F1} s)"));
             }
+            bar.Dispose();
+            if (context.Rich(parsed))
+                RichConsole.Table($"nsd {graph.Name} ({parsed.GetValue(model)})", ["split", "test accuracy %", "best epoch", "epochs", "seconds"],
+                    results.Select(r => (IReadOnlyList<string>)[r.Split.ToString(CultureInfo.InvariantCulture), (100 * r.TestAccuracy).ToString("F2", CultureInfo.InvariantCulture),
+                        r.BestEpoch.ToString(CultureInfo.InvariantCulture), r.EpochsRun.ToString(CultureInfo.InvariantCulture), r.Seconds.ToString("F1", CultureInfo.InvariantCulture)]));
             double mean = results.Average(r => r.TestAccuracy);
             double std = Math.Sqrt(results.Average(r => (r.TestAccuracy - mean) * (r.TestAccuracy - mean)));
             double seconds = clock.Elapsed.TotalSeconds;
-            context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            context.Result(parsed, string.Create(CultureInfo.InvariantCulture,
                 $"mean ± std: {100 * mean:F2} ± {100 * std:F2} % over {results.Count} split(s); wall time {seconds:F1} s"));
-            if (parsed.GetValue(report) is { } reportPath)
             {
-                Reports.Write(reportPath, new Dictionary<string, object>
+                context.Emit(parsed, parsed.GetValue(report), new Dictionary<string, object>
                 {
                     ["dataset"] = graph.Name,
                     ["model"] = parsed.GetValue(model)!,

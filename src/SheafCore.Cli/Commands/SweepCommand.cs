@@ -82,6 +82,8 @@ internal static class SweepCommand
             int spe = Math.Min(1000, steps);
             if (steps % spe != 0) throw new CliUsageException($"--steps ({steps}) must be a multiple of 1000 (or below it).");
             var csv = new StringBuilder("beta,betaTimesNTrain,steps,finalTrainLoss,finalTestLoss,diverged,wallSeconds\n");
+            using var bar = RichConsole.StartBar(context.Rich(parsed), "sweep beta", values.Length);
+            int done = 0;
             foreach (var beta in values)
             {
                 var options = new TrainingOptions
@@ -92,7 +94,9 @@ internal static class SweepCommand
                 };
                 var report = new SheafTrainer(options).Fit(network, train, test, null, CancellationToken.None);
                 csv.Append(Invariant($"{beta:R},{beta * train.Count:R},{report.Steps},{report.Final.TrainLoss:R},{Cell(report.Final.TestLoss)},{report.Diverged},{report.Elapsed.TotalSeconds:F2}\n"));
-                context.Info(parsed, Invariant($"sweep beta: β = {beta:G4} (β·n = {beta * train.Count:G3}): train {report.Final.TrainLoss:G4}, test {report.Final.TestLoss:G4}, {report.Elapsed.TotalSeconds:F1} s"));
+                string line = Invariant($"sweep beta: β = {beta:G4} (β·n = {beta * train.Count:G3}): train {report.Final.TrainLoss:G4}, test {report.Final.TestLoss:G4}, {report.Elapsed.TotalSeconds:F1} s");
+                if (context.Rich(parsed)) bar.Update(++done, Invariant($"β {beta:G3} done"));
+                else context.Info(parsed, line);
             }
             AtomicFile.WriteAllText(parsed.GetValue(common.Out)!, csv.ToString());
             return 0;
@@ -128,6 +132,8 @@ internal static class SweepCommand
             var csv = new StringBuilder("method,step,trainLoss,testLoss,lambdaMinMedian,lambdaMinLower,lambdaMinUpper,lambdaMaxMedian,lambdaMaxLower,lambdaMaxUpper,conditionMedian,"
                 + string.Join(",", blocks.Select(b => "fiedlerEnergy_" + b)) + "," + string.Join(",", blocks.Select(b => "topEnergy_" + b)) + ",trainSeconds\n");
 
+            using var bar = RichConsole.StartBar(context.Rich(parsed), "sweep spectral", 2 * (steps / n + 1));
+            int rows = 0;
             void Row(string name, int step, NeuralNetwork net, TrainingProgress progress, double seconds)
             {
                 var s = NetworkSheaf.Summarize(net.ToSheaf().XRay(x, xrayMethod));
@@ -136,7 +142,9 @@ internal static class SweepCommand
                    .Append(string.Join(",", s.FiedlerBlockEnergy.Select(q => q.Median.ToString("R", CultureInfo.InvariantCulture)))).Append(',')
                    .Append(string.Join(",", s.TopBlockEnergy.Select(q => q.Median.ToString("R", CultureInfo.InvariantCulture))))
                    .Append(Invariant($",{seconds:F2}\n"));
-                context.Info(parsed, Invariant($"sweep spectral: {name} step {step}: loss {progress.TrainLoss:G4}, λ_min {s.LambdaMin.Median:G4}, λ_max {s.LambdaMax.Median:G4}, κ {s.Condition.Median:G4}"));
+                string line = Invariant($"sweep spectral: {name} step {step}: loss {progress.TrainLoss:G4}, λ_min {s.LambdaMin.Median:G4}, λ_max {s.LambdaMax.Median:G4}, κ {s.Condition.Median:G4}");
+                if (context.Rich(parsed)) bar.Update(++rows, Invariant($"{name} step {step}"));
+                else context.Info(parsed, line);
             }
 
             // Sheaf: chunks of N steps, each warm-started from the previous chunk's final stalks and weights, which is the

@@ -47,10 +47,11 @@ internal static class TrainCommand
         var command = new Command("train", "Train a network: sheaf (local discrepancy minimisation, no backward pass) or sgd/adam (exact gradients).")
         {
             model, layers, activation, seed, train, test, method, steps, dt, alpha, beta, lr, stepsPerEpoch, stalkInit, stalkSeed, initState,
-            warmStart, miniBatch, coupling, modelOut, log, standardize, inputs, targets,
+            warmStart, miniBatch, coupling, modelOut, log, standardize, inputs, targets, context.Json,
         };
         command.SetAction(parsed =>
         {
+            CheckNumericFlags(parsed, dt, alpha, beta, lr, coupling, miniBatch);
             var network = LoadNetwork(parsed.GetValue(model), parsed.GetValue(layers), parsed.GetValue(activation)!, parsed.GetValue(seed));
             string trainPath = parsed.GetValue(train)!;
             var (trainX, trainY) = TrainingData.Read(trainPath, network, parsed.GetValue(inputs), parsed.GetValue(targets));
@@ -76,10 +77,14 @@ internal static class TrainCommand
             int epochs = total / spe;
             bool regression = network.Output == OutputActivation.Identity;
             string how = parsed.GetValue(method)!;
-            bool quiet = parsed.GetValue(context.Quiet);
+            bool quiet = !context.Chatty(parsed);
+            // On a terminal a progress bar per epoch; otherwise (redirected, tests, scripts) the plain lines, about ten per run.
+            using var bar = RichConsole.StartBar(context.Rich(parsed), $"train ({how})", total);
             var progress = new InlineProgress(entry =>
             {
-                if (!quiet && (entry.Step == 0 || (entry.Step / spe) % Math.Max(1, epochs / 10) == 0 || entry.Step == total))
+                if (context.Rich(parsed))
+                    bar.Update(entry.Step, FormattableString.Invariant($"{how} step {entry.Step} loss {entry.TrainLoss:G3}"));
+                else if (!quiet && (entry.Step == 0 || (entry.Step / spe) % Math.Max(1, epochs / 10) == 0 || entry.Step == total))
                     context.Output.WriteLine(FormattableString.Invariant($"step {entry.Step,8}: train loss {entry.TrainLoss:G6}, test loss {entry.TestLoss:G6}"));
             });
 
@@ -144,6 +149,7 @@ internal static class TrainCommand
                 report = new GradientDescentTrainer(options).Fit(network, trainSet, testSet, progress, CancellationToken.None);
             }
 
+            bar.Dispose();
             if (parsed.GetValue(log) is { } logPath) AtomicFile.WriteAllText(logPath, LogCsv(report.Log));
             if (report.Diverged)
             {
@@ -151,12 +157,43 @@ internal static class TrainCommand
                 return 3;
             }
             AtomicFile.WriteAllText(parsed.GetValue(modelOut)!, ModelJsonWithMetadata(report.Network, how, report));
+            context.Emit(parsed, null, ResultFields(report, how, parsed.GetValue(modelOut)!));
             double perStep = report.Steps == 0 ? 0 : report.Elapsed.TotalMilliseconds * 1000 / report.Steps;
             context.Info(parsed, FormattableString.Invariant(
                 $"train ({how}): {report.Steps} steps in {report.Elapsed.TotalSeconds:F2} s ({perStep:F1} µs/step incl. logging); final train loss {report.Final.TrainLoss:G6}, test loss {report.Final.TestLoss:G6}"));
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The --json result: method, steps, seconds, final losses/accuracies (null where they do not apply), model path.</summary>
+    private static Dictionary<string, object> ResultFields(TrainingReport report, string method, string modelOut)
+    {
+        static object Number(double v) => double.IsNaN(v) ? null! : v;
+        return new Dictionary<string, object>
+        {
+            ["method"] = method,
+            ["steps"] = report.Steps,
+            ["seconds"] = report.Elapsed.TotalSeconds,
+            ["finalTrainLoss"] = report.Final.TrainLoss,
+            ["finalTestLoss"] = Number(report.Final.TestLoss),
+            ["finalTrainAccuracy"] = Number(report.Final.TrainAccuracy),
+            ["finalTestAccuracy"] = Number(report.Final.TestAccuracy),
+            ["modelOut"] = modelOut,
+        };
+    }
+
+    /// <summary>Checks every numeric flag whether or not the chosen method uses it, so that a bad value (say --lr -1 with
+    /// --method sheaf) is a one-line usage error instead of being silently ignored.</summary>
+    private static void CheckNumericFlags(ParseResult parsed, Option<double?> dt, Option<double> alpha, Option<double?> beta,
+        Option<double?> lr, Option<double> coupling, Option<int> miniBatch)
+    {
+        if (parsed.GetValue(dt) is { } d) Flags.Positive(d, "--dt");
+        Flags.Positive(parsed.GetValue(alpha), "--alpha");
+        if (parsed.GetValue(beta) is { } b) Flags.NonNegative(b, "--beta");
+        if (parsed.GetValue(lr) is { } l) Flags.Positive(l, "--lr");
+        Flags.NonNegative(parsed.GetValue(coupling), "--output-coupling");
+        Flags.NonNegative(parsed.GetValue(miniBatch), "--mini-batch");
     }
 
     private static NeuralNetwork LoadNetwork(string? modelPath, string? layerSpec, string activation, int seed)
