@@ -1,38 +1,53 @@
 #!/usr/bin/env bash
-# Exact-equilibrium sheaf training (issue 5, item 8) against SGD, Adam and the paper's sheaf training at an equal, short
-# step budget on two Table E.1 configurations: paraboloid 1H (the reference data/weights, tests/fixtures) and saddle 1H
-# (SheafCore's seed-42 data and weights, as table_e1.sh). The equilibrium step costs ≈ 150 ms on 300 samples (a dense
-# solve per sample), so the budget is 300 steps; ≈ 2.5 min on one core.
-# Usage: docs/results/equilibrium.sh [OUT_DIR]
+# Equilibrium sheaf training (issue 5, item 8) on all 8 Table E.1 configurations, SheafCore's seed-42 data and weights
+# (as table_e1.sh), against SGD from the same initial weights:
+#   full   — the paper's step budgets (100k steps 1H, 200k 2H): sgd, equilibrium direct γ = 1 and γ = 0.1 (descent, SGD's lr)
+#   short  — 2,000 steps: the LOCAL variant (diffusion relaxation, 20 adaptive-heat steps per training step) next to
+#            direct γ = 1 and sgd at the same budget.
+# Every run writes its own row into OUT/rows/, so runs can be split across processes with ONLY=<regex on run name>.
+# Usage: docs/results/equilibrium.sh [OUT_DIR]        (≈ 20–40 CPU-minutes in all; one training at a time)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${1:-$root/docs/results/equilibrium}"
+only="${ONLY:-.}"
 cli="$root/src/SheafCore.Cli/bin/Release/net10.0/SheafCore.Cli.dll"
 [ -f "$cli" ] || dotnet build "$root/src/SheafCore.Cli" -c Release >/dev/null
-f="$root/tests/fixtures"
-mkdir -p "$out/data" "$out/logs"
-dotnet "$cli" task --name saddle --seed 42 --out-dir "$out/data" --quiet
-steps=300
-echo "config,method,steps,lr,finalTrainLoss,finalTestLoss,wallSeconds" > "$out/equilibrium.csv"
-run() { # config model-args train test method lr extra…
-  local config=$1 model=$2 train=$3 test=$4 method=$5 lr=$6; shift 6
-  local start end; start=$(date +%s.%N)
-  dotnet "$cli" train $model --train "$train" --test "$test" --method "$method" --lr "$lr" --steps $steps --steps-per-epoch 50 \
-    --model-out "$out/logs/${config}_${method}.json" --log "$out/logs/${config}_${method}.csv" --quiet "$@"
+mkdir -p "$out/data" "$out/logs" "$out/rows"
+run() { # name budget task depth layers act lr method extra…
+  local name=$1 budget=$2 task=$3 depth=$4 layers=$5 act=$6 lr=$7 method=$8; shift 8
+  [[ "$name" =~ $only ]] || return 0
+  local steps spe=1000
+  if [ "$budget" = full ]; then if [ "$depth" = 1H ]; then steps=100000; else steps=200000; fi; else steps=2000; spe=500; fi
+  local log="$out/logs/$name.csv" start end
+  start=$(date +%s.%N)
+  local info
+  info=$(dotnet "$cli" train --layers "$layers" --output-activation "$act" --seed 42 \
+    --train "$out/data/${task}_train.csv" --test "$out/data/${task}_test.csv" --method "$method" --lr "$lr" \
+    --steps $steps --steps-per-epoch $spe --model-out "$out/logs/$name.json" --log "$log" "$@" | grep '^equilibrium' || true)
   end=$(date +%s.%N)
-  IFS=, read -r s trl tel _ _ <<< "$(tail -n 1 "$out/logs/${config}_${method}.csv")"
-  echo "$config,$method,$s,$lr,$trl,$tel,$(echo "$end - $start" | bc)" >> "$out/equilibrium.csv"
+  IFS=, read -r s trl tel tra tea <<< "$(tail -n 1 "$log")"
+  local unconverged work
+  unconverged=$(sed -n 's/.*unconverged \([0-9]*\).*/\1/p' <<< "$info"); work=$(sed -n 's/.*work \([0-9]*\).*/\1/p' <<< "$info")
+  echo "$budget,$task,$depth,\"[$layers]\",$name,$method $*,$s,$lr,$trl,$tel,$tra,$tea,$(echo "$end - $start" | bc),${unconverged:-},${work:-}" > "$out/rows/$name.csv"
 }
-for config in paraboloid_1H saddle_1H; do
-  if [ $config = paraboloid_1H ]; then
-    model="--model $f/models/mlp_2-30-1_seed42_identity.json"; tr="$f/datasets/paraboloid_train.csv"; te="$f/datasets/paraboloid_test.csv"
-  else
-    model="--layers 2,30,1 --seed 42"; tr="$out/data/saddle_train.csv"; te="$out/data/saddle_test.csv"
-  fi
-  run $config "$model" "$tr" "$te" sgd 0.005
-  run $config "$model" "$tr" "$te" adam 0.01
-  run $config "$model" "$tr" "$te" sheaf 0.005 --dt 0.005 --beta 0.0033333333333333335 --warm-start true --stalk-init random
-  run $config "$model" "$tr" "$te" equilibrium 0.005
-  run $config "$model" "$tr" "$te" equilibrium-adam 0.01
+for task in paraboloid saddle circular blobs; do
+  [ -f "$out/data/${task}_train.csv" ] || dotnet "$cli" task --name "$task" --seed 42 --out-dir "$out/data" --quiet
+  case $task in
+    paraboloid|saddle) act=identity; l1=2,30,1; l2=2,10,8,1; lr=0.005 ;;
+    circular) act=sigmoid; l1=2,25,1; l2=2,10,8,1; lr=0.01 ;;
+    blobs) act=softmax; l1=2,25,4; l2=2,10,8,4; lr=0.01 ;;
+  esac
+  for depth in 1H 2H; do
+    if [ $depth = 1H ]; then layers=$l1; else layers=$l2; fi
+    c="${task}_${depth}"
+    run "full_${c}_sgd" full $task $depth $layers $act $lr sgd
+    run "full_${c}_direct_g1" full $task $depth $layers $act $lr equilibrium --relaxation direct --output-coupling 1
+    run "full_${c}_direct_g0.1" full $task $depth $layers $act $lr equilibrium --relaxation direct --output-coupling 0.1
+    run "short_${c}_sgd" short $task $depth $layers $act $lr sgd
+    run "short_${c}_direct_g1" short $task $depth $layers $act $lr equilibrium --relaxation direct --output-coupling 1
+    run "short_${c}_diffusion_g1" short $task $depth $layers $act $lr equilibrium --relaxation diffusion --output-coupling 1 --relax-max-steps 20
+  done
 done
+echo "budget,task,depth,layers,run,method,steps,lr,finalTrainLoss,finalTestLoss,trainAccuracy,testAccuracy,wallSeconds,unconverged,relaxationWork" > "$out/equilibrium.csv"
+cat "$out/rows/"*.csv | sort >> "$out/equilibrium.csv"
 cat "$out/equilibrium.csv"

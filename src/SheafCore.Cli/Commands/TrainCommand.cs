@@ -21,7 +21,7 @@ internal static class TrainCommand
         var method = new Option<string>("--method")
         {
             Description = "sheaf (no backward pass), sgd (full-batch gradient descent), adam, or equilibrium / equilibrium-adam "
-                + "(exact stalk equilibrium each step, then local weight updates; regression only; an experiment beyond the paper).",
+                + "(stalks relaxed to equilibrium each step, then local weight updates; an experiment beyond the paper; see --relaxation).",
             Required = true,
         };
         method.AcceptOnlyFromAmong("sheaf", "sgd", "adam", "equilibrium", "equilibrium-adam");
@@ -38,6 +38,16 @@ internal static class TrainCommand
         var warmStart = new Option<bool?>("--warm-start") { Description = "Keep stalks between epochs (default true for regression, false for classification)." };
         var miniBatch = new Option<int>("--mini-batch") { Description = "Samples per sheaf step (0 = full batch).", DefaultValueFactory = _ => 0 };
         var coupling = new Option<double>("--output-coupling") { Description = "Strength γ of the output edge to the target.", DefaultValueFactory = _ => 1.0 };
+        var relaxation = new Option<string>("--relaxation")
+        {
+            Description = "equilibrium methods: direct (exact structured solve; its transposed solves are a backward pass, not local) "
+                + "or diffusion (adaptive heat flow to --relax-tol; local).",
+            DefaultValueFactory = _ => "direct",
+        };
+        relaxation.AcceptOnlyFromAmong("direct", "diffusion");
+        var relaxTol = new Option<double>("--relax-tol") { Description = "diffusion relaxation: stop when the largest stalk force is below this.", DefaultValueFactory = _ => 1e-6 };
+        var relaxMaxSteps = new Option<int>("--relax-max-steps") { Description = "diffusion relaxation: integrator steps allowed per training step.", DefaultValueFactory = _ => 10_000 };
+        var patternIterations = new Option<int>("--pattern-iterations") { Description = "direct relaxation: active-set pattern solves allowed per sample and step.", DefaultValueFactory = _ => 3 };
         var modelOut = new Option<string>("--model-out") { Description = "Where to write the trained model (atomically).", Required = true };
         var log = new Option<string?>("--log") { Description = "Log CSV: step,trainLoss,testLoss,trainAccuracy,testAccuracy at step 0 and every epoch." };
         var standardize = new Option<bool>("--standardize") { Description = "Standardise inputs by the training mean and std, stored as the model's inputScaling and applied by every command." };
@@ -47,7 +57,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a network: sheaf (local discrepancy minimisation, no backward pass) or sgd/adam (exact gradients).")
         {
             model, layers, activation, seed, train, test, method, steps, dt, alpha, beta, lr, stepsPerEpoch, stalkInit, stalkSeed, initState,
-            warmStart, miniBatch, coupling, modelOut, log, standardize, inputs, targets, context.Json,
+            warmStart, miniBatch, coupling, relaxation, relaxTol, relaxMaxSteps, patternIterations, modelOut, log, standardize, inputs, targets, context.Json,
         };
         command.SetAction(parsed =>
         {
@@ -129,12 +139,19 @@ internal static class TrainCommand
                 var options = new EquilibriumTrainingOptions
                 {
                     Method = adam ? GradientDescentMethod.Adam : GradientDescentMethod.Sgd,
-                    LearningRate = Flags.Positive(parsed.GetValue(lr) ?? (adam ? 0.001 : 0.005), "--lr"),
+                    LearningRate = Flags.Positive(parsed.GetValue(lr) ?? (adam ? 0.001 : regression ? 0.005 : 0.01), "--lr"),
                     Epochs = epochs,
                     StepsPerEpoch = spe,
                     OutputCoupling = Flags.Positive(parsed.GetValue(coupling), "--output-coupling"),
+                    Relaxation = parsed.GetValue(relaxation) == "diffusion" ? EquilibriumRelaxation.Diffusion : EquilibriumRelaxation.Direct,
+                    DiffusionTolerance = Flags.Positive(parsed.GetValue(relaxTol), "--relax-tol"),
+                    MaximumPatternIterations = Flags.Positive(parsed.GetValue(patternIterations), "--pattern-iterations"),
+                    DiffusionMaxSteps = Flags.Positive(parsed.GetValue(relaxMaxSteps), "--relax-max-steps"),
                 };
-                report = new EquilibriumTrainer(options).Fit(network, trainSet, testSet, progress, CancellationToken.None);
+                var trainer = new EquilibriumTrainer(options);
+                report = trainer.Fit(network, trainSet, testSet, progress, CancellationToken.None);
+                context.Info(parsed, FormattableString.Invariant(
+                    $"equilibrium ({parsed.GetValue(relaxation)}): unconverged {trainer.LastUnconverged}, relaxation work {trainer.LastRelaxationWork}"));
             }
             else
             {
