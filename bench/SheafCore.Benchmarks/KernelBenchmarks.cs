@@ -176,5 +176,8 @@ public class SheafSolverBenchmarks
     public double HarmonicCg() => HarmonicExtension.solveConjugateGradient(_sheaf, _mask, _values, 1e-10, 10_000).RelativeResidual;
 
     [Benchmark]
+    public double HarmonicSparse() => HarmonicExtension.solveSparse(_sheaf, _mask, _values, 1e-12).RelativeResidual;
+
+    [Benchmark]
     public double Lanczos() => Numerics.Lanczos.extremes(_op, 1, 1e-8, 1000).LambdaMax;
 }

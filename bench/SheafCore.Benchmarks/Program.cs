@@ -34,4 +34,11 @@ if (args.Length > 0 && args[0] == "parts")
     return;
 }
 
+// `harmonic` checks the sparse harmonic extension against the dense one and profiles it with a Stopwatch.
+if (args.Length > 0 && args[0] == "harmonic")
+{
+    HarmonicProfile.Run();
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(HeatBenchmarks).Assembly).Run(args);
