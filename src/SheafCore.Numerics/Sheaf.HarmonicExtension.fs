@@ -260,31 +260,44 @@ module internal HarmonicExtension =
         let offsets = laplacian.VertexOffsets
         let dims = laplacian.VertexDims
         let rowPointers = Array.zeroCreate<int> (interior.Length + 1)
-        let columns = ResizeArray<int>()
-        let values = ResizeArray<float>()
-        let groupPointers = ResizeArray<int>()
-        let mutable row = 0
-        for v in 0 .. laplacian.BlockRows - 1 do
-            let dv = dims[v]
-            let mutable first = true
-            for r in 0 .. dv - 1 do
-                if interiorIndex[offsets[v] + r] >= 0 then
-                    if first then
-                        groupPointers.Add row
-                        first <- false
-                    for k in laplacian.RowPointers[v] .. laplacian.RowPointers[v + 1] - 1 do
-                        let u = laplacian.ColumnIndices[k]
-                        let du = dims[u]
-                        let block = laplacian.BlockOffsets[k] + r * du
-                        for c in 0 .. du - 1 do
-                            let j = interiorIndex[offsets[u] + c]
-                            if j >= 0 then
-                                columns.Add j
-                                values.Add laplacian.Values[block + c]
-                    row <- row + 1
-                    rowPointers[row] <- columns.Count
-        groupPointers.Add row
-        rowPointers, columns.ToArray(), values.ToArray(), groupPointers.ToArray()
+        let mutable groups = 0
+        // Pass 0 counts (row lengths, groups), pass 1 fills: exact-size arrays, no growth.
+        let mutable columns = [||]
+        let mutable values = [||]
+        let mutable groupPointers = [||]
+        for pass in 0 .. 1 do
+            let mutable row = 0
+            let mutable count = 0
+            groups <- 0
+            for v in 0 .. laplacian.BlockRows - 1 do
+                let dv = dims[v]
+                let mutable first = true
+                for r in 0 .. dv - 1 do
+                    if interiorIndex[offsets[v] + r] >= 0 then
+                        if first then
+                            if pass = 1 then groupPointers[groups] <- row
+                            groups <- groups + 1
+                            first <- false
+                        for k in laplacian.RowPointers[v] .. laplacian.RowPointers[v + 1] - 1 do
+                            let u = laplacian.ColumnIndices[k]
+                            let du = dims[u]
+                            let block = laplacian.BlockOffsets[k] + r * du
+                            for c in 0 .. du - 1 do
+                                let j = interiorIndex[offsets[u] + c]
+                                if j >= 0 then
+                                    if pass = 1 then
+                                        columns[count] <- j
+                                        values[count] <- laplacian.Values[block + c]
+                                    count <- count + 1
+                        row <- row + 1
+                        rowPointers[row] <- count
+            if pass = 0 then
+                columns <- Array.zeroCreate<int> count
+                values <- Array.zeroCreate<float> count
+                groupPointers <- Array.zeroCreate<int> (groups + 1)
+            else
+                groupPointers[groups] <- row
+        rowPointers, columns, values, groupPointers
 
     /// <summary>Harmonic extension by a sparse LDLᵀ of L_II, falling back to the dense pivoted LDLᵀ when
     /// L_II is singular at the tolerance.</summary>
