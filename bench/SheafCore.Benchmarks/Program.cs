@@ -34,4 +34,18 @@ if (args.Length > 0 && args[0] == "parts")
     return;
 }
 
+// `compare` reruns the issue-7 reference-style workloads with BDN and prints the comparison table (bench/compare.sh).
+if (args.Length > 0 && args[0] == "compare")
+{
+    Compare.Run();
+    return;
+}
+
+// `harmonic` checks the sparse harmonic extension against the dense one and profiles it with a Stopwatch.
+if (args.Length > 0 && args[0] == "harmonic")
+{
+    HarmonicProfile.Run();
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(HeatBenchmarks).Assembly).Run(args);

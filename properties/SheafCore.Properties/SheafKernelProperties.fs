@@ -75,6 +75,37 @@ module ``Coboundary and Laplacian kernels`` =
         SheafLaplacian.applyReference (l, ReadOnlySpan x, Span expected)
         allClose Tight expected (laplacianTimes l x)
 
+    /// Uniform stalk dimensions take the specialised kernels (d = 1, 2 and multiples of 8); other d the general one.
+    /// Ragged vertex counts (1–40) and d ∈ {1, 2, 3, 8, 16, 24} plus random d in 1–17, random graphs with multi-edges.
+    [<Property(MaxTest = 120)>]
+    let ``uniform-dimension Laplacian kernels equal the scalar reference`` (seed: int) (size: FsCheck.PositiveInt) (pick: FsCheck.NonNegativeInt) =
+        let rng = Rng(int64 seed)
+        let vertices = 1 + size.Get % 40
+        let d = match pick.Get % 7 with
+                | 0 -> 1
+                | 1 -> 2
+                | 2 -> 3
+                | 3 -> 8
+                | 4 -> 16
+                | 5 -> 24
+                | _ -> rng.NextInt(1, 18)
+        let edges = if vertices < 2 then 0 else rng.NextInt(0, 2 * vertices + 1)
+        let sources = Array.zeroCreate edges
+        let targets = Array.zeroCreate edges
+        for e in 0 .. edges - 1 do
+            let s = rng.NextInt(0, vertices)
+            let t0 = rng.NextInt(0, vertices - 1)
+            sources[e] <- s
+            targets[e] <- if t0 >= s then t0 + 1 else t0
+        let maps = Array.init (2 * edges) (fun _ -> vector rng (d * d))
+        let sheaf =
+            CellularSheaf.Create(Array.create vertices d, sources, targets, Array.create edges d, Array.create (2 * edges) RestrictionFamily.Dense, maps)
+        let l = SheafLaplacian.assemble sheaf
+        let x = vector rng sheaf.VertexCochainDim
+        let expected = Array.zeroCreate x.Length
+        SheafLaplacian.applyReference (l, ReadOnlySpan x, Span expected)
+        l.UniformDimension = d && allClose Tight expected (laplacianTimes l x)
+
     [<Property(MaxTest = 200)>]
     let ``matrix-free Laplacian equals its scalar reference and the assembled Laplacian`` (case: SheafCase) =
         let sheaf = case.Sheaf

@@ -47,6 +47,11 @@ type internal SheafLaplacianMatrix
     member _.EdgeBlockPositions = edgeBlockPositions
     /// Number of stored blocks.
     member _.BlockCount = columnIndices.Length
+    /// d when every stalk has dimension d (then block k sits at Values[k·d²]), −1 for mixed dimensions.
+    member val UniformDimension =
+        if vertexDims.Length = 0 then -1
+        elif Array.forall (fun d -> d = vertexDims[0]) vertexDims then vertexDims[0]
+        else -1
 
     /// A matrix with the same (shared, immutable) pattern and fresh zero values.
     member _.WithZeroValues() =
@@ -244,16 +249,81 @@ module internal SheafLaplacian =
                         acc <- acc + laplacian.Values[block + c] * x[offsets[u] + c]
                 destination[offsets[v] + r] <- acc
 
-    /// <summary>Computes <c>destination = L·x</c> (block-CSR sheaf Laplacian product).</summary>
-    /// <param name="laplacian">The assembled Laplacian.</param>
-    /// <param name="x">Input 0-cochain, length C⁰.</param>
-    /// <param name="destination">Output, length ≥ C⁰; must not overlap <paramref name="x"/>.</param>
-    /// <exception cref="System.ArgumentException">Lengths mismatch or destination too short.</exception>
-    /// <remarks>Each scalar row is a sum of block-row dot products (an SpMV with dense d_v×d_u blocks — the BLAS
-    /// analogue is a block gemv per stored block). The products are accumulated lane-wise (Vector512 chunks of 8,
-    /// then Vector256 chunks of 4, then scalars) across all blocks of the row and reduced once per scalar row.</remarks>
-    let apply (laplacian: SheafLaplacianMatrix, x: ReadOnlySpan<float>, destination: Span<float>) : unit =
-        validateApply (laplacian, x.Length, destination.Length)
+    /// Uniform d = 1: plain CSR (block k is the scalar Values[k]); no block-offset or dimension reads.
+    let private applyUniform1 (laplacian: SheafLaplacianMatrix, x: ReadOnlySpan<float>, destination: Span<float>) =
+        let values = laplacian.Values
+        let rowPointers = laplacian.RowPointers
+        let columns = laplacian.ColumnIndices
+        for v in 0 .. laplacian.BlockRows - 1 do
+            let mutable acc = 0.0
+            for k in rowPointers[v] .. rowPointers[v + 1] - 1 do
+                acc <- acc + values[k] * x[columns[k]]
+            destination[v] <- acc
+
+    /// Uniform d = 2: both rows of a block row at once, each x_u pair loaded once per block.
+    let private applyUniform2 (laplacian: SheafLaplacianMatrix, x: ReadOnlySpan<float>, destination: Span<float>) =
+        let values = laplacian.Values
+        let rowPointers = laplacian.RowPointers
+        let columns = laplacian.ColumnIndices
+        for v in 0 .. laplacian.BlockRows - 1 do
+            let mutable acc0 = 0.0
+            let mutable acc1 = 0.0
+            for k in rowPointers[v] .. rowPointers[v + 1] - 1 do
+                let u = 2 * columns[k]
+                let x0 = x[u]
+                let x1 = x[u + 1]
+                acc0 <- acc0 + (values[4 * k] * x0 + values[4 * k + 1] * x1)
+                acc1 <- acc1 + (values[4 * k + 2] * x0 + values[4 * k + 3] * x1)
+            destination[2 * v] <- acc0
+            destination[2 * v + 1] <- acc1
+
+    /// Uniform d = 8m: eight scalar rows at a time, one Vector512 accumulator each; every 8-wide chunk of x_u is
+    /// loaded once and used by the eight rows (register blocking), and each row is reduced once.
+    let private applyUniformWide (laplacian: SheafLaplacianMatrix, d: int, x: ReadOnlySpan<float>, destination: Span<float>) =
+        let rowPointers = laplacian.RowPointers
+        let columns = laplacian.ColumnIndices
+        let dd = d * d
+        use pValues = fixed laplacian.Values
+        use pX = fixed &MemoryMarshal.GetReference x
+        for v in 0 .. laplacian.BlockRows - 1 do
+            let mutable r0 = 0
+            while r0 < d do
+                let mutable a0 = Vector512<float>.Zero
+                let mutable a1 = Vector512<float>.Zero
+                let mutable a2 = Vector512<float>.Zero
+                let mutable a3 = Vector512<float>.Zero
+                let mutable a4 = Vector512<float>.Zero
+                let mutable a5 = Vector512<float>.Zero
+                let mutable a6 = Vector512<float>.Zero
+                let mutable a7 = Vector512<float>.Zero
+                for k in rowPointers[v] .. rowPointers[v + 1] - 1 do
+                    let b = NativePtr.add pX (d * columns[k])
+                    let a = NativePtr.add pValues (k * dd + r0 * d)
+                    let mutable c = 0
+                    while c < d do
+                        let xc = Vector512.Load(NativePtr.add b c)
+                        a0 <- a0 + Vector512.Load(NativePtr.add a c) * xc
+                        a1 <- a1 + Vector512.Load(NativePtr.add a (d + c)) * xc
+                        a2 <- a2 + Vector512.Load(NativePtr.add a (2 * d + c)) * xc
+                        a3 <- a3 + Vector512.Load(NativePtr.add a (3 * d + c)) * xc
+                        a4 <- a4 + Vector512.Load(NativePtr.add a (4 * d + c)) * xc
+                        a5 <- a5 + Vector512.Load(NativePtr.add a (5 * d + c)) * xc
+                        a6 <- a6 + Vector512.Load(NativePtr.add a (6 * d + c)) * xc
+                        a7 <- a7 + Vector512.Load(NativePtr.add a (7 * d + c)) * xc
+                        c <- c + 8
+                let y = v * d + r0
+                destination[y] <- Vector512.Sum a0
+                destination[y + 1] <- Vector512.Sum a1
+                destination[y + 2] <- Vector512.Sum a2
+                destination[y + 3] <- Vector512.Sum a3
+                destination[y + 4] <- Vector512.Sum a4
+                destination[y + 5] <- Vector512.Sum a5
+                destination[y + 6] <- Vector512.Sum a6
+                destination[y + 7] <- Vector512.Sum a7
+                r0 <- r0 + 8
+
+    /// Any stalk dimensions: lane-wise accumulation per scalar row (see <c>apply</c>).
+    let private applyGeneral (laplacian: SheafLaplacianMatrix, x: ReadOnlySpan<float>, destination: Span<float>) : unit =
         let dims = laplacian.VertexDims
         let offsets = laplacian.VertexOffsets
         let raw = laplacian.Values
@@ -287,6 +357,23 @@ module internal SheafLaplacian =
                         acc <- acc + NativePtr.get a c * NativePtr.get b c
                         c <- c + 1
                 destination[offsets[v] + r] <- acc + Vector256.Sum acc256 + Vector512.Sum acc512
+
+    /// <summary>Computes <c>destination = L·x</c> (block-CSR sheaf Laplacian product).</summary>
+    /// <param name="laplacian">The assembled Laplacian.</param>
+    /// <param name="x">Input 0-cochain, length C⁰.</param>
+    /// <param name="destination">Output, length ≥ C⁰; must not overlap <paramref name="x"/>.</param>
+    /// <exception cref="System.ArgumentException">Lengths mismatch or destination too short.</exception>
+    /// <remarks>Each scalar row is a sum of block-row dot products (an SpMV with dense d_v×d_u blocks — the BLAS
+    /// analogue is a block gemv per stored block). The products are accumulated lane-wise (Vector512 chunks of 8,
+    /// then Vector256 chunks of 4, then scalars) across all blocks of the row and reduced once per scalar row.
+    /// Uniform stalk dimensions 1, 2 and multiples of 8 take specialised kernels that read no block offsets or dimensions and load each x_u once per block (all rows of the block at once).</remarks>
+    let apply (laplacian: SheafLaplacianMatrix, x: ReadOnlySpan<float>, destination: Span<float>) : unit =
+        validateApply (laplacian, x.Length, destination.Length)
+        match laplacian.UniformDimension with
+        | 1 -> applyUniform1 (laplacian, x, destination)
+        | 2 -> applyUniform2 (laplacian, x, destination)
+        | d when d > 0 && d % 8 = 0 && Vector512.IsHardwareAccelerated -> applyUniformWide (laplacian, d, x, destination)
+        | _ -> applyGeneral (laplacian, x, destination)
 
     /// <summary>Matrix-free <c>destination = δᵀ(δx)</c> using the vectorised coboundary kernels.</summary>
     /// <param name="sheaf">The sheaf (its current maps are used; no assembly needed).</param>
