@@ -151,9 +151,11 @@ type internal NsdBackward(model: NsdModel) =
             let x = cache.State
             let eps = layout.Epsilon t
             // X_{t+1} = (1 + tanh ε)⊙X_t − ELU(Y).
+            for k in 0 .. stalks - 1 do
+                model.EpsilonScale[k] <- Math.Tanh theta[eps + k]
             for v in 0 .. n - 1 do
                 for k in 0 .. stalks - 1 do
-                    let tanh = Math.Tanh theta[eps + k]
+                    let tanh = model.EpsilonScale[k]
                     let start = (v * stalks + k) * f
                     let mutable epsBar = 0.0
                     for j in start .. start + f - 1 do
@@ -180,7 +182,7 @@ type internal NsdBackward(model: NsdModel) =
             for v in 0 .. n - 1 do
                 let z1v = ReadOnlySpan<float>(z1Bar, v * h, h)
                 Gemm.multiplyTransposeBReference (stalks, stalks, f, z1v, f, ReadOnlySpan<float>(cache.Z0, v * h, h), f, Span<float>(grad, w1, stalks * stalks), stalks, true)
-                Gemm.multiplyTransposeAReference (stalks, f, stalks, w1Values, stalks, z1v, f, Span<float>(z0Bar, v * h, h), f, false)
+                NsdKernels.leftMultiply (stalks, w1Values, true, f, z1v, Span<float>(z0Bar, v * h, h))
             // Z0 = Drop(X_t).
             TensorPrimitives.MultiplyAdd(ReadOnlySpan z0Bar, ReadOnlySpan cache.DropMask, ReadOnlySpan xBarPrevious, Span xBarPrevious)
             if c.Family <> NsdFamily.Identity then

@@ -133,28 +133,23 @@ module internal NsdLaplacian =
 
     /// Y[v, k, :] for the fixed channel at coordinate k: deg/(deg+1)·Z[v,k,:] + sign·Σ_u Z[u,k,:]/√(…).
     let applyFixed (topology: NsdTopology, k: int, sign: float, stalks: int, f: int, z: ReadOnlySpan<float>, y: Span<float>) =
+        let pointers = topology.AdjacencyPointers
         let incidences = topology.AdjacencyIncidences
+        let neighbour = topology.IncidenceNeighbour
+        let off = topology.FixedOffDiagonal
         for v in 0 .. topology.NodeCount - 1 do
-            let row = y.Slice((v * stalks + k) * f, f)
-            TensorPrimitives.Multiply(z.Slice((v * stalks + k) * f, f), topology.FixedDiagonal[v], row)
-            for a in topology.AdjacencyPointers[v] .. topology.AdjacencyPointers[v + 1] - 1 do
-                let i = incidences[a]
-                let u = topology.IncidenceNeighbour[i]
-                TensorPrimitives.MultiplyAdd(z.Slice((u * stalks + k) * f, f), sign * topology.FixedOffDiagonal[i], ro row, row)
+            NsdKernels.gatherRow (pointers, incidences, neighbour, v, k, stalks, f, topology.FixedDiagonal[v], off, 1, 0, sign, z, y)
 
     /// Y = Δ·Z on the learned coordinates 0..d−1 of every node (Diag-NSD).
     let applyDiagonal (lap: DiagonalNsdLaplacian, stalks: int, f: int, z: ReadOnlySpan<float>, y: Span<float>) =
         let topology = lap.Topology
         let d = lap.StalkDim
+        let pointers = topology.AdjacencyPointers
         let incidences = topology.AdjacencyIncidences
+        let neighbour = topology.IncidenceNeighbour
         for v in 0 .. topology.NodeCount - 1 do
             for k in 0 .. d - 1 do
-                let row = y.Slice((v * stalks + k) * f, f)
-                TensorPrimitives.Multiply(z.Slice((v * stalks + k) * f, f), lap.Diagonal[v * d + k], row)
-                for a in topology.AdjacencyPointers[v] .. topology.AdjacencyPointers[v + 1] - 1 do
-                    let i = incidences[a]
-                    let u = topology.IncidenceNeighbour[i]
-                    TensorPrimitives.MultiplyAdd(z.Slice((u * stalks + k) * f, f), lap.OffDiagonal[i * d + k], ro row, row)
+                NsdKernels.gatherRow (pointers, incidences, neighbour, v, k, stalks, f, lap.Diagonal[v * d + k], lap.OffDiagonal, d, k, 1.0, z, y)
 
     /// <summary>Adds the adjoint of Y = Δ(F)·Z with respect to the diagonal maps to <c>mapsBar</c>.</summary>
     /// <remarks>With Δ̄_vv[k] = ⟨Ȳ_vk, Z_vk⟩ and Δ̄_vu[k] = ⟨Ȳ_vk, Z_uk⟩ (both orientations are separate
@@ -205,27 +200,12 @@ module internal NsdLaplacian =
     let applyBlock (lap: BlockNsdLaplacian, stalks: int, f: int, z: ReadOnlySpan<float>, y: Span<float>) =
         let matrix = lap.Normalised.Matrix
         let d = lap.StalkDim
-        let values = matrix.Values
         for v in 0 .. matrix.BlockRows - 1 do
-            y.Slice(v * stalks * f, d * f).Clear()
-            for b in matrix.RowPointers[v] .. matrix.RowPointers[v + 1] - 1 do
-                let u = matrix.ColumnIndices[b]
-                let block = matrix.BlockOffsets[b]
-                for r in 0 .. d - 1 do
-                    let row = y.Slice((v * stalks + r) * f, f)
-                    for c in 0 .. d - 1 do
-                        TensorPrimitives.MultiplyAdd(z.Slice((u * stalks + c) * f, f), values[block + r * d + c], ro row, row)
+            for r in 0 .. d - 1 do
+                NsdKernels.blockRow (matrix.RowPointers, matrix.ColumnIndices, matrix.BlockOffsets, matrix.Values, d, v, r, stalks, f, z, y)
 
-    /// c (d×d) += α·op(a)·op(b) for small row-major matrices.
     let private small (d: int, a: ReadOnlySpan<float>, ta: bool, b: ReadOnlySpan<float>, tb: bool, alpha: float, c: Span<float>) =
-        for i in 0 .. d - 1 do
-            for j in 0 .. d - 1 do
-                let mutable acc = 0.0
-                for k in 0 .. d - 1 do
-                    let x = if ta then a[k * d + i] else a[i * d + k]
-                    let y = if tb then b[j * d + k] else b[k * d + j]
-                    acc <- acc + x * y
-                c[i * d + j] <- c[i * d + j] + alpha * acc
+        NsdKernels.smallProduct (d, a, ta, b, tb, alpha, c)
 
     /// <summary>Adds the adjoint of Y = Δ(F)·Z with respect to the dense maps F to <c>mapsBar</c>.</summary>
     /// <remarks>

@@ -159,6 +159,8 @@ type internal NsdModel(config: NsdConfig, graph: NodeGraph) =
     member val LiftOut = Array.zeroCreate<float> (n * h)
     /// Final state X_T.
     member val Final = Array.zeroCreate<float> (n * h)
+    /// 1 + tanh ε_t of the layer being computed (D values, reused).
+    member val EpsilonScale = Array.zeroCreate<float> config.Stalks
     /// Logits (n×C) before the log-softmax.
     member val Logits = Array.zeroCreate<float> (n * config.ClassCount)
 
@@ -342,14 +344,16 @@ module internal NsdForward =
             // Z1 = (I_n ⊗ W1) Z0: each node's D×f block is multiplied on the left by W1.
             let w1 = ReadOnlySpan<float>(theta, layout.LeftWeights t, stalks * stalks)
             for v in 0 .. n - 1 do
-                Gemm.multiplyReference (stalks, f, stalks, w1, stalks, ReadOnlySpan<float>(cache.Z0, v * h, h), f, Span<float>(cache.Z1, v * h, h), f, false)
+                NsdKernels.leftMultiply (stalks, w1, false, f, ReadOnlySpan<float>(cache.Z0, v * h, h), Span<float>(cache.Z1, v * h, h))
             Gemm.multiplyTransposeB (n * stalks, f, f, ReadOnlySpan cache.Z1, f, ReadOnlySpan<float>(theta, layout.RightWeights t, f * f), f, Span cache.Z2, f, false)
             applyLaplacian (model, t, ReadOnlySpan cache.Z2, Span cache.Y)
             let next = if t + 1 < c.Layers then model.Layers[t + 1].State else model.Final
             let eps = layout.Epsilon t
+            for k in 0 .. stalks - 1 do
+                model.EpsilonScale[k] <- 1.0 + Math.Tanh theta[eps + k]
             for v in 0 .. n - 1 do
                 for k in 0 .. stalks - 1 do
-                    let scale = 1.0 + Math.Tanh theta[eps + k]
+                    let scale = model.EpsilonScale[k]
                     let start = (v * stalks + k) * f
                     for j in start .. start + f - 1 do
                         next[j] <- scale * x[j] - elu cache.Y[j]
