@@ -249,33 +249,33 @@ module internal SheafLaplacian =
                         acc <- acc + laplacian.Values[block + c] * x[offsets[u] + c]
                 destination[offsets[v] + r] <- acc
 
-    /// Uniform d = 1: plain CSR (block k is the scalar Values[k]); no block-offset or dimension reads.
+    /// Uniform d = 1: plain CSR (block k is the scalar Values[k]); no block-offset or dimension reads, no bounds
+    /// checks (the pattern was validated at assembly).
     let private applyUniform1 (laplacian: SheafLaplacianMatrix, x: ReadOnlySpan<float>, destination: Span<float>) =
-        let values = laplacian.Values
         let rowPointers = laplacian.RowPointers
-        let columns = laplacian.ColumnIndices
+        use pValues = fixed laplacian.Values
+        use pColumns = fixed laplacian.ColumnIndices
+        use pX = fixed &MemoryMarshal.GetReference x
         for v in 0 .. laplacian.BlockRows - 1 do
             let mutable acc = 0.0
             for k in rowPointers[v] .. rowPointers[v + 1] - 1 do
-                acc <- acc + values[k] * x[columns[k]]
+                acc <- acc + NativePtr.get pValues k * NativePtr.get pX (NativePtr.get pColumns k)
             destination[v] <- acc
 
-    /// Uniform d = 2: both rows of a block row at once, each x_u pair loaded once per block.
+    /// Uniform d = 2: one Vector256 per block, [a00 a01 a10 a11] ⊙ [x0 x1 x0 x1], accumulated over the block row and
+    /// reduced pairwise once per vertex.
     let private applyUniform2 (laplacian: SheafLaplacianMatrix, x: ReadOnlySpan<float>, destination: Span<float>) =
-        let values = laplacian.Values
         let rowPointers = laplacian.RowPointers
-        let columns = laplacian.ColumnIndices
+        use pValues = fixed laplacian.Values
+        use pColumns = fixed laplacian.ColumnIndices
+        use pX = fixed &MemoryMarshal.GetReference x
         for v in 0 .. laplacian.BlockRows - 1 do
-            let mutable acc0 = 0.0
-            let mutable acc1 = 0.0
+            let mutable acc = Vector256<float>.Zero
             for k in rowPointers[v] .. rowPointers[v + 1] - 1 do
-                let u = 2 * columns[k]
-                let x0 = x[u]
-                let x1 = x[u + 1]
-                acc0 <- acc0 + (values[4 * k] * x0 + values[4 * k + 1] * x1)
-                acc1 <- acc1 + (values[4 * k + 2] * x0 + values[4 * k + 3] * x1)
-            destination[2 * v] <- acc0
-            destination[2 * v + 1] <- acc1
+                let pair = Vector128.Load(NativePtr.add pX (2 * NativePtr.get pColumns k))
+                acc <- acc + Vector256.Load(NativePtr.add pValues (4 * k)) * Vector256.Create(pair, pair)
+            destination[2 * v] <- acc.GetElement 0 + acc.GetElement 1
+            destination[2 * v + 1] <- acc.GetElement 2 + acc.GetElement 3
 
     /// Uniform d = 8m: eight scalar rows at a time, one Vector512 accumulator each; every 8-wide chunk of x_u is
     /// loaded once and used by the eight rows (register blocking), and each row is reduced once.
