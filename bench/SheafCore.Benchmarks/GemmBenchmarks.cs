@@ -128,3 +128,30 @@ public class GemmLargeBenchmarks
     [Benchmark(Baseline = true)] public void RowUpdate() => GemmShapes.RowUpdate(_m, _n, _k, _a, _b, _c);
     [Benchmark] public void Blocked() => Gemm.multiply(_m, _n, _k, _a, _k, _b, _n, _c, _n, false);
 }
+
+/// <summary>Two threads against one (baseline) on the layer products of [784,512,512,10] at batch 1024: the column
+/// split of `Gemm.multiplyAddBiasParallel` (bit-identical to one thread).</summary>
+[MemoryDiagnoser]
+public class GemmParallelBenchmarks
+{
+    [Params("512x1024x784", "512x1024x512")]
+    public string Shape = "512x1024x784";
+
+    private int _m, _n, _k;
+    private double[] _a = null!, _b = null!, _c = null!, _bias = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var p = Shape.Split('x').Select(int.Parse).ToArray();
+        (_m, _n, _k) = (p[0], p[1], p[2]);
+        _a = new double[_m * _k]; _b = new double[_k * _n]; _c = new double[_m * _n]; _bias = new double[_m];
+        new Rng(1).FillNormal(_a, 1.0); new Rng(2).FillNormal(_b, 1.0); new Rng(3).FillNormal(_bias, 1.0);
+    }
+
+    [Benchmark(Baseline = true)]
+    public void OneThread() => Gemm.multiplyAddBias(_m, _n, _k, _a, _k, _b, _n, _bias, _c, _n);
+
+    [Benchmark]
+    public void TwoThreads() => Gemm.multiplyAddBiasParallel(_m, _n, _k, _a, _k, _b, _n, _bias, _c, _n, 2);
+}

@@ -330,3 +330,31 @@ module ``Sparse LDLt harmonic extension`` =
             Xunit.Assert.Equal(expected, result.Solution[2 * k], 12)
             Xunit.Assert.Equal(expected, result.Solution[2 * k + 1], 12)
         Xunit.Assert.True(agrees sheaf mask values)
+
+/// The column-split parallel GEMM (issue 7, item 3): bit-identical to the single-threaded product.
+module ``Parallel GEMM`` =
+
+    let private bits (a: float[]) = a |> Array.map BitConverter.DoubleToInt64Bits
+
+    let private case (rng: Rng) m n k threads threshold =
+        let lda = k + rng.NextInt(0, 3)
+        let ldb = n + rng.NextInt(0, 3)
+        let ldc = n + rng.NextInt(0, 3)
+        let a = Array.init (m * lda) (fun _ -> rng.Normal())
+        let b = Array.init (k * ldb) (fun _ -> rng.Normal())
+        let bias = Array.init m (fun _ -> rng.Normal())
+        let one = Array.init (m * ldc) (fun _ -> rng.Normal())
+        let many = Array.copy one
+        Gemm.multiplyAddBias (m, n, k, ReadOnlySpan a, lda, ReadOnlySpan b, ldb, ReadOnlySpan bias, Span one, ldc)
+        Gemm.multiplyAddBiasParallelWith (m, n, k, ReadOnlySpan a, lda, ReadOnlySpan b, ldb, ReadOnlySpan bias, Span many, ldc, threads, threshold)
+        bits one = bits many
+
+    /// Ragged sizes with the flop threshold at 0, so every case is split (2 or 3 column blocks).
+    [<FsCheck.Xunit.Property(MaxTest = 60)>]
+    let ``column split on ragged sizes is bit-identical to one thread`` (seed: int) =
+        let rng = Rng(int64 seed)
+        case rng (rng.NextInt(1, 41)) (rng.NextInt(1, 260)) (rng.NextInt(1, 600)) (rng.NextInt(2, 4)) 0.0
+
+    [<Xunit.Fact>]
+    let ``a layer-sized product above the default threshold is bit-identical on two threads`` () =
+        Xunit.Assert.True(case (Rng 5L) 130 1000 300 2 Gemm.ParallelFlopThreshold)

@@ -948,6 +948,73 @@ module internal Gemm =
             invalidArg (nameof bias) (sprintf "Expected at least %d bias values but got %d." m bias.Length)
         run (m, n, k, a, lda, false, b, ldb, false, c, ldc, false, bias, true)
 
+    /// Default for the parallel entry points: every logical core.
+    let DefaultParallelism = Environment.ProcessorCount
+
+    /// Below this many flops (2·m·n·k) a split costs more than it saves (a thread hand-off is a few µs).
+    [<Literal>]
+    let ParallelFlopThreshold = 4_000_000.0
+
+    /// The column split of the parallel entry points, with the threshold as a parameter (tests force splits).
+    let internal multiplyAddBiasParallelWith
+        (m: int, n: int, k: int, a: ReadOnlySpan<float>, lda: int, b: ReadOnlySpan<float>, ldb: int,
+         bias: ReadOnlySpan<float>, c: Span<float>, ldc: int, maxDegreeOfParallelism: int, flopThreshold: float)
+        : unit =
+        validate (m, n, k, a, lda, m, k, b, ldb, k, n, c, ldc)
+        if bias.Length < m then
+            invalidArg (nameof bias) (sprintf "Expected at least %d bias values but got %d." m bias.Length)
+        if maxDegreeOfParallelism < 1 then
+            invalidArg (nameof maxDegreeOfParallelism) "Must be at least 1."
+        // Column blocks in whole 24-wide micro-panels: each thread computes C[:, j0..j1) = A·B[:, j0..j1) + bias
+        // with the single-threaded kernel, whose per-element summation order does not depend on the column range,
+        // so the result is bit-identical to one thread.
+        let panels = (n + 23) / 24
+        let parts = min maxDegreeOfParallelism panels
+        if parts <= 1 || k = 0 || m = 0 || 2.0 * float m * float n * float k < flopThreshold then
+            run (m, n, k, a, lda, false, b, ldb, false, c, ldc, false, bias, true)
+        else
+            use pa = fixed &MemoryMarshal.GetReference a
+            use pb = fixed &MemoryMarshal.GetReference b
+            use pc = fixed &MemoryMarshal.GetReference c
+            use pbias = fixed &MemoryMarshal.GetReference bias
+            let addressA = NativePtr.toNativeInt pa
+            let addressB = NativePtr.toNativeInt pb
+            let addressC = NativePtr.toNativeInt pc
+            let addressBias = NativePtr.toNativeInt pbias
+            let work (part: int) =
+                let j0 = 24 * (panels * part / parts)
+                let j1 = min n (24 * (panels * (part + 1) / parts))
+                if j1 > j0 then
+                    blocked (
+                        m, j1 - j0, k, NativePtr.ofNativeInt<float> addressA, lda, false,
+                        NativePtr.add (NativePtr.ofNativeInt<float> addressB) j0, ldb, false,
+                        NativePtr.add (NativePtr.ofNativeInt<float> addressC) j0, ldc, false,
+                        NativePtr.ofNativeInt<float> addressBias
+                    )
+            System.Threading.Tasks.Parallel.For(0, parts, System.Threading.Tasks.ParallelOptions(MaxDegreeOfParallelism = parts), work)
+            |> ignore
+
+    /// <summary><c>C = A·B + bias·1ᵀ</c> (see <see cref="multiplyAddBias"/>) split over column blocks of C on up to
+    /// <paramref name="maxDegreeOfParallelism"/> threads; bit-identical to the single-threaded call.</summary>
+    /// <param name="m">Rows of A and C.</param>
+    /// <param name="n">Columns of B and C.</param>
+    /// <param name="k">Columns of A and rows of B.</param>
+    /// <param name="a">A, m×k, <paramref name="lda"/> ≥ k.</param>
+    /// <param name="lda">Leading dimension of A.</param>
+    /// <param name="b">B, k×n, <paramref name="ldb"/> ≥ n.</param>
+    /// <param name="ldb">Leading dimension of B.</param>
+    /// <param name="bias">Per-row bias, length ≥ m.</param>
+    /// <param name="c">C, m×n, <paramref name="ldc"/> ≥ n; must not overlap A or B.</param>
+    /// <param name="ldc">Leading dimension of C.</param>
+    /// <param name="maxDegreeOfParallelism">Thread cap (≥ 1; <c>DefaultParallelism</c> = all logical cores).</param>
+    /// <remarks>Products below <c>ParallelFlopThreshold</c> flops run on the calling thread. Each worker uses its own
+    /// thread-static packing buffers; the split itself allocates a few hundred bytes per call (Parallel.For).</remarks>
+    let multiplyAddBiasParallel
+        (m: int, n: int, k: int, a: ReadOnlySpan<float>, lda: int, b: ReadOnlySpan<float>, ldb: int,
+         bias: ReadOnlySpan<float>, c: Span<float>, ldc: int, maxDegreeOfParallelism: int)
+        : unit =
+        multiplyAddBiasParallelWith (m, n, k, a, lda, b, ldb, bias, c, ldc, maxDegreeOfParallelism, ParallelFlopThreshold)
+
     /// <summary>Adds a per-row bias in place: <c>c[i·ldc + j] += bias[i]</c> for i &lt; m, j &lt; n.</summary>
     /// <param name="m">Rows of C; <paramref name="bias"/> needs at least m values.</param>
     /// <param name="n">Columns of C.</param>

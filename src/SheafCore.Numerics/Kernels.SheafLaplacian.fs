@@ -249,33 +249,92 @@ module internal SheafLaplacian =
                         acc <- acc + laplacian.Values[block + c] * x[offsets[u] + c]
                 destination[offsets[v] + r] <- acc
 
-    /// Uniform d = 1: plain CSR (block k is the scalar Values[k]); no block-offset or dimension reads.
+    /// Uniform d = 1: plain CSR (block k is the scalar Values[k]); no block-offset or dimension reads, no bounds
+    /// checks (the pattern was validated at assembly). Four rows are summed side by side: one row's sum is a chain
+    /// of dependent adds (latency-bound at a few entries per row), four chains overlap. Each row keeps its own
+    /// left-to-right order, so the result equals the scalar twin bit for bit.
     let private applyUniform1 (laplacian: SheafLaplacianMatrix, x: ReadOnlySpan<float>, destination: Span<float>) =
-        let values = laplacian.Values
         let rowPointers = laplacian.RowPointers
-        let columns = laplacian.ColumnIndices
-        for v in 0 .. laplacian.BlockRows - 1 do
+        let rows = laplacian.BlockRows
+        use pValues = fixed laplacian.Values
+        use pColumns = fixed laplacian.ColumnIndices
+        use pX = fixed &MemoryMarshal.GetReference x
+        let inline term k = NativePtr.get pValues k * NativePtr.get pX (NativePtr.get pColumns k)
+        let mutable v = 0
+        while v + 4 <= rows do
+            let s0 = rowPointers[v]
+            let s1 = rowPointers[v + 1]
+            let s2 = rowPointers[v + 2]
+            let s3 = rowPointers[v + 3]
+            let e3 = rowPointers[v + 4]
+            let common = min (min (s1 - s0) (s2 - s1)) (min (s3 - s2) (e3 - s3))
+            let mutable a0 = 0.0
+            let mutable a1 = 0.0
+            let mutable a2 = 0.0
+            let mutable a3 = 0.0
+            for j in 0 .. common - 1 do
+                a0 <- a0 + term (s0 + j)
+                a1 <- a1 + term (s1 + j)
+                a2 <- a2 + term (s2 + j)
+                a3 <- a3 + term (s3 + j)
+            for k in s0 + common .. s1 - 1 do
+                a0 <- a0 + term k
+            for k in s1 + common .. s2 - 1 do
+                a1 <- a1 + term k
+            for k in s2 + common .. s3 - 1 do
+                a2 <- a2 + term k
+            for k in s3 + common .. e3 - 1 do
+                a3 <- a3 + term k
+            destination[v] <- a0
+            destination[v + 1] <- a1
+            destination[v + 2] <- a2
+            destination[v + 3] <- a3
+            v <- v + 4
+        while v < rows do
             let mutable acc = 0.0
             for k in rowPointers[v] .. rowPointers[v + 1] - 1 do
-                acc <- acc + values[k] * x[columns[k]]
+                acc <- acc + term k
             destination[v] <- acc
+            v <- v + 1
 
-    /// Uniform d = 2: both rows of a block row at once, each x_u pair loaded once per block.
+    /// Uniform d = 2: one Vector256 per block, [a00 a01 a10 a11] ⊙ [x0 x1 x0 x1], accumulated over the block row and
+    /// reduced pairwise once per vertex; two vertices side by side so that their accumulation chains overlap.
     let private applyUniform2 (laplacian: SheafLaplacianMatrix, x: ReadOnlySpan<float>, destination: Span<float>) =
-        let values = laplacian.Values
         let rowPointers = laplacian.RowPointers
-        let columns = laplacian.ColumnIndices
-        for v in 0 .. laplacian.BlockRows - 1 do
-            let mutable acc0 = 0.0
-            let mutable acc1 = 0.0
+        let rows = laplacian.BlockRows
+        use pValues = fixed laplacian.Values
+        use pColumns = fixed laplacian.ColumnIndices
+        use pX = fixed &MemoryMarshal.GetReference x
+        let inline term k =
+            let pair = Vector128.Load(NativePtr.add pX (2 * NativePtr.get pColumns k))
+            Vector256.Load(NativePtr.add pValues (4 * k)) * Vector256.Create(pair, pair)
+        let mutable v = 0
+        while v + 2 <= rows do
+            let s0 = rowPointers[v]
+            let s1 = rowPointers[v + 1]
+            let e1 = rowPointers[v + 2]
+            let common = min (s1 - s0) (e1 - s1)
+            let mutable a0 = Vector256<float>.Zero
+            let mutable a1 = Vector256<float>.Zero
+            for j in 0 .. common - 1 do
+                a0 <- a0 + term (s0 + j)
+                a1 <- a1 + term (s1 + j)
+            for k in s0 + common .. s1 - 1 do
+                a0 <- a0 + term k
+            for k in s1 + common .. e1 - 1 do
+                a1 <- a1 + term k
+            destination[2 * v] <- a0.GetElement 0 + a0.GetElement 1
+            destination[2 * v + 1] <- a0.GetElement 2 + a0.GetElement 3
+            destination[2 * v + 2] <- a1.GetElement 0 + a1.GetElement 1
+            destination[2 * v + 3] <- a1.GetElement 2 + a1.GetElement 3
+            v <- v + 2
+        while v < rows do
+            let mutable acc = Vector256<float>.Zero
             for k in rowPointers[v] .. rowPointers[v + 1] - 1 do
-                let u = 2 * columns[k]
-                let x0 = x[u]
-                let x1 = x[u + 1]
-                acc0 <- acc0 + (values[4 * k] * x0 + values[4 * k + 1] * x1)
-                acc1 <- acc1 + (values[4 * k + 2] * x0 + values[4 * k + 3] * x1)
-            destination[2 * v] <- acc0
-            destination[2 * v + 1] <- acc1
+                acc <- acc + term k
+            destination[2 * v] <- acc.GetElement 0 + acc.GetElement 1
+            destination[2 * v + 1] <- acc.GetElement 2 + acc.GetElement 3
+            v <- v + 1
 
     /// Uniform d = 8m: eight scalar rows at a time, one Vector512 accumulator each; every 8-wide chunk of x_u is
     /// loaded once and used by the eight rows (register blocking), and each row is reduced once.
