@@ -3,7 +3,8 @@ namespace SheafCore;
 /// <summary>How <see cref="Sheaf.HarmonicExtension(IReadOnlyList{int}, ReadOnlySpan{double}, HarmonicExtensionOptions?)"/> solves.</summary>
 public enum HarmonicExtensionMethod
 {
-    /// <summary>Dense pivoted LDLᵀ when the interior has at most <see cref="HarmonicExtensionOptions.DenseLimit"/> coordinates, otherwise CG.</summary>
+    /// <summary>Sparse LDLᵀ when the interior has at most <see cref="HarmonicExtensionOptions.DirectLimit"/> coordinates (the dense
+    /// pivoted LDLᵀ when L<sub>II</sub> turns out singular, so rank and null space are still exact), otherwise CG.</summary>
     Automatic = 0,
 
     /// <summary>Dense pivoted LDLᵀ of L<sub>II</sub>: exact rank, nullity and a null-space basis.</summary>
@@ -11,6 +12,10 @@ public enum HarmonicExtensionMethod
 
     /// <summary>Matrix-free Jacobi-preconditioned conjugate gradients on the sparse Laplacian.</summary>
     ConjugateGradient = 2,
+
+    /// <summary>Sparse LDLᵀ of L<sub>II</sub> (minimum-degree order, dense trailing block); when a pivot is below the tolerance
+    /// (L<sub>II</sub> singular) the dense pivoted LDLᵀ runs instead and the result says <see cref="Dense"/>.</summary>
+    SparseLdlt = 3,
 }
 
 /// <summary>What is known about the uniqueness of a harmonic extension.</summary>
@@ -32,8 +37,9 @@ public sealed class HarmonicExtensionOptions
     /// <summary>Which solver; default <see cref="HarmonicExtensionMethod.Automatic"/>.</summary>
     public HarmonicExtensionMethod Method { get; init; } = HarmonicExtensionMethod.Automatic;
 
-    /// <summary>Largest interior size solved densely by <see cref="HarmonicExtensionMethod.Automatic"/> (default 1500).</summary>
-    public int DenseLimit { get; init; } = 1500;
+    /// <summary>Largest interior size solved by a direct (sparse LDLᵀ) method under <see cref="HarmonicExtensionMethod.Automatic"/>
+    /// (default 1500). Above it CG runs: a singular L<sub>II</sub> falls back to the dense factorisation, which costs O(n³).</summary>
+    public int DirectLimit { get; init; } = 1500;
 
     /// <summary>Dense: pivots below this times the largest count as zero (rank decision). CG: relative residual target. Default 1e-10.</summary>
     public double RelativeTolerance { get; init; } = 1e-10;
@@ -44,7 +50,7 @@ public sealed class HarmonicExtensionOptions
 
 /// <summary>The result of a pinned harmonic extension: x with x<sub>B</sub> given and L<sub>II</sub>x<sub>I</sub> = −L<sub>IB</sub>x<sub>B</sub>.</summary>
 /// <param name="Solution">The full 0-cochain (boundary entries hold the given values).</param>
-/// <param name="Method">The solver that ran (Dense or ConjugateGradient).</param>
+/// <param name="Method">The solver that ran (Dense, SparseLdlt or ConjugateGradient).</param>
 /// <param name="Uniqueness">Unique, NotUnique, or Unknown (CG without structural evidence).</param>
 /// <param name="Rank">Rank of L<sub>II</sub> (dense), or null when unknown.</param>
 /// <param name="Nullity">Nullity of L<sub>II</sub> (dense), or null when unknown.</param>

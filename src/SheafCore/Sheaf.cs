@@ -242,19 +242,26 @@ public sealed class Sheaf
         if (options.MaximumIterations < 1)
             throw new ArgumentOutOfRangeException(nameof(options), options.MaximumIterations, "MaximumIterations must be positive.");
         int interior = mask.Count(b => !b);
-        bool dense = options.Method switch
+        var method = options.Method switch
         {
-            HarmonicExtensionMethod.Dense => true,
-            HarmonicExtensionMethod.ConjugateGradient => false,
-            HarmonicExtensionMethod.Automatic => interior <= options.DenseLimit,
+            HarmonicExtensionMethod.Dense or HarmonicExtensionMethod.SparseLdlt or HarmonicExtensionMethod.ConjugateGradient => options.Method,
+            HarmonicExtensionMethod.Automatic => interior <= options.DirectLimit ? HarmonicExtensionMethod.SparseLdlt : HarmonicExtensionMethod.ConjugateGradient,
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Method, "Unknown method."),
         };
-        var r = dense
-            ? Numerics.HarmonicExtension.solveDense(_core, mask, full, options.RelativeTolerance)
-            : Numerics.HarmonicExtension.solveConjugateGradient(_core, mask, full, options.RelativeTolerance, options.MaximumIterations);
+        var r = method switch
+        {
+            HarmonicExtensionMethod.Dense => Numerics.HarmonicExtension.solveDense(_core, mask, full, options.RelativeTolerance),
+            HarmonicExtensionMethod.SparseLdlt => Numerics.HarmonicExtension.solveSparse(_core, mask, full, options.RelativeTolerance),
+            _ => Numerics.HarmonicExtension.solveConjugateGradient(_core, mask, full, options.RelativeTolerance, options.MaximumIterations),
+        };
         return new HarmonicExtensionResult(
             r.Solution,
-            dense ? HarmonicExtensionMethod.Dense : HarmonicExtensionMethod.ConjugateGradient,
+            r.Method switch
+            {
+                Numerics.HarmonicExtensionMethod.DenseLdlt => HarmonicExtensionMethod.Dense,
+                Numerics.HarmonicExtensionMethod.SparseLdlt => HarmonicExtensionMethod.SparseLdlt,
+                _ => HarmonicExtensionMethod.ConjugateGradient,
+            },
             r.Uniqueness switch
             {
                 HarmonicExtensionUniqueness.Unique => SolutionUniqueness.Unique,

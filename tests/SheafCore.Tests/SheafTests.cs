@@ -51,6 +51,41 @@ public sealed class SheafTests
     }
 
     [Fact]
+    public void HarmonicExtension_AutomaticRunsTheSparseFactorAndAgreesWithTheDenseOne()
+    {
+        // A 12-cycle of 2-d stalks with random invertible maps, two vertices pinned.
+        var rng = new Random(7);
+        var b = new SheafBuilder();
+        const int n = 12;
+        for (int i = 0; i < n; i++) b.AddVertex(2);
+        RestrictionMap Map() => RestrictionMap.Dense(2, 2, [1 + 0.3 * rng.NextDouble(), 0.3 * rng.NextDouble(), -0.3 * rng.NextDouble(), 1 + 0.3 * rng.NextDouble()]);
+        for (int i = 0; i < n; i++) b.AddEdge(i, (i + 1) % n, Map(), Map());
+        var sheaf = b.Build();
+        double[] values = [1.0, -2.0, 0.5, 3.0];
+        var automatic = sheaf.HarmonicExtensionOnVertices([0, 6], values);
+        var dense = sheaf.HarmonicExtensionOnVertices([0, 6], values, new HarmonicExtensionOptions { Method = HarmonicExtensionMethod.Dense });
+        Assert.Equal(HarmonicExtensionMethod.SparseLdlt, automatic.Method);
+        Assert.Equal(HarmonicExtensionMethod.Dense, dense.Method);
+        Assert.Equal(SolutionUniqueness.Unique, automatic.Uniqueness);
+        for (int i = 0; i < automatic.Solution.Length; i++) Assert.Equal(dense.Solution[i], automatic.Solution[i], 11);
+        Assert.True(automatic.RelativeResidual < 1e-12);
+    }
+
+    [Fact]
+    public void HarmonicExtension_SparseFallsBackToDenseWhenTheInteriorIsSingular()
+    {
+        var b = new SheafBuilder();
+        int u = b.AddVertex(1), v = b.AddVertex(1);
+        b.AddVertex(2);
+        b.AddEdge(u, v, RestrictionMap.Identity(1), RestrictionMap.Identity(1));
+        var r = b.Build().HarmonicExtensionOnVertices([u], [5.0], new HarmonicExtensionOptions { Method = HarmonicExtensionMethod.SparseLdlt });
+        Assert.Equal(HarmonicExtensionMethod.Dense, r.Method);
+        Assert.Equal(SolutionUniqueness.NotUnique, r.Uniqueness);
+        Assert.Equal(2, r.Nullity);
+        Assert.Equal(5.0, r.Solution[1], 12);
+    }
+
+    [Fact]
     public void HarmonicExtension_ReportsNonUniquenessWithABasis()
     {
         var b = new SheafBuilder();
