@@ -40,6 +40,53 @@ public static class Plots
         Save(plot, path, options);
     }
 
+    /// <summary>Lines through (x, y) points, each axis linear or log10 (points that a log axis cannot show are left out):
+    /// sweeps such as test loss against β·n_train or against integration time.</summary>
+    /// <param name="path">PNG file to write.</param>
+    /// <param name="curves">One or more curves; <see cref="LossCurve.Steps"/> holds x, <see cref="LossCurve.Losses"/> y.</param>
+    /// <param name="xLabel">Label of the x axis.</param>
+    /// <param name="yLabel">Label of the y axis.</param>
+    /// <param name="logX">Log10 x axis.</param>
+    /// <param name="logY">Log10 y axis.</param>
+    /// <param name="options">Size and title (null: 800×500, no title).</param>
+    /// <exception cref="ArgumentException">No curves, or a bad path or size.</exception>
+    public static void Curves(string path, IReadOnlyList<LossCurve> curves, string xLabel, string yLabel, bool logX, bool logY, PlotOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(curves);
+        ArgumentNullException.ThrowIfNull(xLabel);
+        ArgumentNullException.ThrowIfNull(yLabel);
+        if (curves.Count == 0) throw new ArgumentException("Give at least one curve.", nameof(curves));
+        var plot = NewPlot(options, "");
+        for (int c = 0; c < curves.Count; c++)
+        {
+            var xs = new List<double>();
+            var ys = new List<double>();
+            for (int i = 0; i < curves[c].Steps.Count; i++)
+            {
+                double x = curves[c].Steps[i], y = curves[c].Losses[i];
+                if (!double.IsFinite(x) || !double.IsFinite(y) || (logX && x <= 0) || (logY && y <= 0)) continue;
+                xs.Add(logX ? Math.Log10(x) : x);
+                ys.Add(logY ? Math.Log10(y) : y);
+            }
+            if (xs.Count == 0) continue;
+            var line = plot.Add.Scatter(xs.ToArray(), ys.ToArray(), Palette[c % Palette.Length]);
+            line.LegendText = curves[c].Label;
+            line.MarkerSize = xs.Count > 60 ? 0 : 5;
+        }
+        if (logY) LogAxis(plot);
+        if (logX)
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+            {
+                MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
+                IntegerTicksOnly = true,
+                LabelFormatter = x => "1e" + Math.Round(x).ToString(CultureInfo.InvariantCulture),
+            };
+        plot.XLabel(xLabel + (logX ? " (log scale)" : ""));
+        plot.YLabel(yLabel + (logY ? " (log scale)" : ""));
+        plot.ShowLegend();
+        Save(plot, path, options);
+    }
+
     /// <summary>Discord decay of a diffusion on a log axis, with a marker at each step where a ReLU mask flipped.</summary>
     /// <param name="path">PNG file to write.</param>
     /// <param name="result">A diffusion run (its discord trace and ReLU crossings).</param>
