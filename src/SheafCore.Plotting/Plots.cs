@@ -13,7 +13,7 @@ public static class Plots
     /// <summary>The font every figure uses ("DejaVu Sans", Debian package fonts-dejavu-core).</summary>
     public const string FontName = "DejaVu Sans";
 
-    private static readonly Color[] Palette = [Colors.C0, Colors.C1, Colors.C2, Colors.C3, Colors.C4, Colors.C5];
+    private static readonly Color[] Palette = [Colors.C0, Colors.C1, Colors.C2, Colors.C3, Colors.C4, Colors.C5, Colors.C6, Colors.C7, Colors.C8, Colors.C9];
 
     /// <summary>Loss curves on a log axis, e.g. sheaf training against SGD.</summary>
     /// <param name="path">PNG file to write.</param>
