@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Equilibrium sheaf training (issue 5, item 8) on all 8 Table E.1 configurations, SheafCore's seed-42 data and weights
 # (as table_e1.sh), against SGD from the same initial weights:
-#   full   — the paper's step budgets (100k steps 1H, 200k 2H): sgd, equilibrium direct γ = 1 and γ = 0.1 (descent, SGD's lr)
+#   full   — the paper's step budgets (100k steps 1H, 200k 2H): sgd, equilibrium direct γ = 1, 0.1, 0.01, 0.001 (descent, SGD's lr)
 #   short  — 2,000 steps: the LOCAL variant (diffusion relaxation, 20 adaptive-heat steps per training step) next to
 #            direct γ = 1 and sgd at the same budget.
 # Every run writes its own row into OUT/rows/, so runs can be split across processes with ONLY=<regex on run name>.
@@ -43,6 +43,8 @@ for task in paraboloid saddle circular blobs; do
     run "full_${c}_sgd" full $task $depth $layers $act $lr sgd
     run "full_${c}_direct_g1" full $task $depth $layers $act $lr equilibrium --relaxation direct --output-coupling 1
     run "full_${c}_direct_g0.1" full $task $depth $layers $act $lr equilibrium --relaxation direct --output-coupling 0.1
+    run "full_${c}_direct_g0.01" full $task $depth $layers $act $lr equilibrium --relaxation direct --output-coupling 0.01
+    run "full_${c}_direct_g0.001" full $task $depth $layers $act $lr equilibrium --relaxation direct --output-coupling 0.001
     run "short_${c}_sgd" short $task $depth $layers $act $lr sgd
     run "short_${c}_direct_g1" short $task $depth $layers $act $lr equilibrium --relaxation direct --output-coupling 1
     run "short_${c}_diffusion_g1" short $task $depth $layers $act $lr equilibrium --relaxation diffusion --output-coupling 1 --relax-max-steps 20

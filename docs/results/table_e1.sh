@@ -1,12 +1,28 @@
 #!/usr/bin/env bash
 # Table E.1 with SheafCore's own data and weights (seed 42): 4 tasks × {1H, 2H} × {sheaf, sgd}, the paper's settings.
-# Usage: docs/results/table_e1.sh [OUT_DIR]   (runs one training at a time; ≈ 5 min on one core)
+# Then one PNG per configuration: test-loss curves of sheaf training and SGD (and of the equilibrium trainer where
+# docs/results/equilibrium.sh has run).
+# Usage: docs/results/table_e1.sh [OUT_DIR]   (runs one training at a time; ≈ 5 min on one core; PLOTS_ONLY=1 redraws)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${1:-$root/docs/results/table_e1}"
 cli="$root/src/SheafCore.Cli/bin/Release/net10.0/SheafCore.Cli.dll"
 [ -f "$cli" ] || dotnet build "$root/src/SheafCore.Cli" -c Release >/dev/null
-mkdir -p "$out/data" "$out/logs"
+mkdir -p "$out/data" "$out/logs" "$out/plots"
+eq="$root/docs/results/equilibrium/logs"
+plots() {
+  for task in paraboloid saddle circular blobs; do
+    for depth in 1H 2H; do
+      c="${task}_${depth}"; extra=()
+      for g in 1 0.01; do
+        [ -f "$eq/full_${c}_direct_g$g.csv" ] && extra+=(--log "equilibrium γ $g=$eq/full_${c}_direct_g$g.csv")
+      done
+      dotnet "$cli" plot loss --log "sheaf=$out/logs/${c}_sheaf.csv" --log "sgd=$out/logs/${c}_sgd.csv" "${extra[@]}" \
+        --column testLoss --title "Table E.1 $task $depth: test loss" --output "$out/plots/$c.png" --quiet
+    done
+  done
+}
+if [ -n "${PLOTS_ONLY:-}" ]; then plots; exit 0; fi
 echo "task,depth,layers,method,steps,dt,lr,finalTrainLoss,finalTestLoss,trainAccuracy,testAccuracy,wallSeconds" > "$out/table_e1.csv"
 for task in paraboloid saddle circular blobs; do
   dotnet "$cli" task --name "$task" --seed 42 --out-dir "$out/data" --quiet
@@ -31,3 +47,4 @@ for task in paraboloid saddle circular blobs; do
   done
 done
 cat "$out/table_e1.csv"
+plots

@@ -21,7 +21,7 @@ module private Solve =
             PinnedEquilibrium.solve (c.Mlp, c.X, c.Y, gamma, 50, ws, stalks)
         stalks, stats
 
-    let flat (mlp: Mlp) (s: NetworkStalks) = Array.concat [ yield! s.Z; yield! s.A ]
+    let flat (s: NetworkStalks) = Array.concat [ yield! s.Z; yield! s.A ]
 
 [<Properties(Arbitrary = [| typeof<TrainingArbitraries> |], MaxTest = 100)>]
 module ``Structured pinned equilibrium`` =
@@ -39,7 +39,7 @@ module ``Structured pinned equilibrium`` =
         let found = NetworkEquilibrium.solve (mlp, c.X, dense, [| pin |], 50)
         // Both iterate σ ← pattern(solution); where either finds no self-consistent pattern (an equilibrium on a ReLU
         // switching surface) the two may stop at different patterns, so those cases are excluded.
-        let a, b = Solve.flat mlp fast, Solve.flat mlp dense
+        let a, b = Solve.flat fast, Solve.flat dense
         let scale = 1.0 + (Array.fold (fun m v -> max m (abs v)) 0.0 b)
         (stats.Unconverged = 0 && Array.forall (fun (r: EquilibriumSample) -> r.Converged) found)
         ==> lazy
@@ -63,5 +63,5 @@ module ``Structured pinned equilibrium`` =
         NetworkHeat.computeForces (c.Mlp, ReadOnlySpan c.X, stalks, pins, mode, ws) |> ignore
         let forces = Array.concat [ yield! ws.ForceZ; yield! ws.ForceA ]
         let largest = forces |> Array.fold (fun m v -> max m (abs v)) 0.0
-        let scale = 1.0 + (Solve.flat c.Mlp stalks |> Array.fold (fun m v -> max m (abs v)) 0.0)
+        let scale = 1.0 + (Solve.flat stalks |> Array.fold (fun m v -> max m (abs v)) 0.0)
         (stats.Unconverged = 0) ==> lazy (Prop.label (sprintf "max |force| %g (scale %g) %A %A" largest scale c.Mlp.Output c.Mlp.Layers) (largest <= 1e-9 * scale))

@@ -13,7 +13,7 @@ public static class Plots
     /// <summary>The font every figure uses ("DejaVu Sans", Debian package fonts-dejavu-core).</summary>
     public const string FontName = "DejaVu Sans";
 
-    private static readonly Color[] Palette = [Colors.C0, Colors.C1, Colors.C2, Colors.C3, Colors.C4, Colors.C5];
+    private static readonly Color[] Palette = [Colors.C0, Colors.C1, Colors.C2, Colors.C3, Colors.C4, Colors.C5, Colors.C6, Colors.C7, Colors.C8, Colors.C9];
 
     /// <summary>Loss curves on a log axis, e.g. sheaf training against SGD.</summary>
     /// <param name="path">PNG file to write.</param>
@@ -36,6 +36,53 @@ public static class Plots
         LogAxis(plot);
         plot.XLabel("step");
         plot.YLabel("loss (log scale)");
+        plot.ShowLegend();
+        Save(plot, path, options);
+    }
+
+    /// <summary>Lines through (x, y) points, each axis linear or log10 (points that a log axis cannot show are left out):
+    /// sweeps such as test loss against β·n_train or against integration time.</summary>
+    /// <param name="path">PNG file to write.</param>
+    /// <param name="curves">One or more curves; <see cref="LossCurve.Steps"/> holds x, <see cref="LossCurve.Losses"/> y.</param>
+    /// <param name="xLabel">Label of the x axis.</param>
+    /// <param name="yLabel">Label of the y axis.</param>
+    /// <param name="logX">Log10 x axis.</param>
+    /// <param name="logY">Log10 y axis.</param>
+    /// <param name="options">Size and title (null: 800×500, no title).</param>
+    /// <exception cref="ArgumentException">No curves, or a bad path or size.</exception>
+    public static void Curves(string path, IReadOnlyList<LossCurve> curves, string xLabel, string yLabel, bool logX, bool logY, PlotOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(curves);
+        ArgumentNullException.ThrowIfNull(xLabel);
+        ArgumentNullException.ThrowIfNull(yLabel);
+        if (curves.Count == 0) throw new ArgumentException("Give at least one curve.", nameof(curves));
+        var plot = NewPlot(options, "");
+        for (int c = 0; c < curves.Count; c++)
+        {
+            var xs = new List<double>();
+            var ys = new List<double>();
+            for (int i = 0; i < curves[c].Steps.Count; i++)
+            {
+                double x = curves[c].Steps[i], y = curves[c].Losses[i];
+                if (!double.IsFinite(x) || !double.IsFinite(y) || (logX && x <= 0) || (logY && y <= 0)) continue;
+                xs.Add(logX ? Math.Log10(x) : x);
+                ys.Add(logY ? Math.Log10(y) : y);
+            }
+            if (xs.Count == 0) continue;
+            var line = plot.Add.Scatter(xs.ToArray(), ys.ToArray(), Palette[c % Palette.Length]);
+            line.LegendText = curves[c].Label;
+            line.MarkerSize = xs.Count > 60 ? 0 : 5;
+        }
+        if (logY) LogAxis(plot);
+        if (logX)
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+            {
+                MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
+                IntegerTicksOnly = true,
+                LabelFormatter = x => "1e" + Math.Round(x).ToString(CultureInfo.InvariantCulture),
+            };
+        plot.XLabel(xLabel + (logX ? " (log scale)" : ""));
+        plot.YLabel(yLabel + (logY ? " (log scale)" : ""));
         plot.ShowLegend();
         Save(plot, path, options);
     }

@@ -50,4 +50,31 @@ public sealed class SweepCommandTests
         Assert.Equal(1.6312294405166774, D(lines[2].Split(',')[3]), 1e-9);
         Assert.All(lines.Skip(1), l => Assert.Equal("False", l.Split(',')[5]));
     }
+
+    [Fact]
+    public void Plot_WritesAPngFromCsvColumns_AndRejectsAMissingColumnWithoutWriting()
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.File("a.csv"), "x,y,g\n0.1,2,a\n1,1,a\n10,0.5,b\n");
+        var r = CliRunner.Run(["sweep", "plot", "--series", $"a={temp.File("a.csv")}:x:y:g=a", "--series", $"all={temp.File("a.csv")}:x:y",
+            "--log-x", "--log-y", "--output", temp.File("p.png"), "--quiet"]);
+        Assert.True(r.ExitCode == 0, r.Error);
+        var png = File.ReadAllBytes(temp.File("p.png"));
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+        var bad = CliRunner.Run(["sweep", "plot", "--series", $"a={temp.File("a.csv")}:x:nope", "--output", temp.File("q.png")]);
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("nope", bad.Error);
+        Assert.False(File.Exists(temp.File("q.png")));
+    }
+
+    [Fact]
+    public void Train_WithPlot_WritesTheLossFigure()
+    {
+        using var temp = new TempDirectory();
+        var r = CliRunner.Run(["train", "--model", TestPaths.Fixture("models", "mlp_2-30-1_seed42_identity.json"),
+            "--train", TestPaths.Fixture("datasets", "paraboloid_train.csv"), "--test", TestPaths.Fixture("datasets", "paraboloid_test.csv"),
+            "--method", "sgd", "--steps", "20", "--steps-per-epoch", "10", "--model-out", temp.File("m.json"), "--plot", temp.File("figs"), "--quiet"]);
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.True(new FileInfo(Path.Combine(temp.File("figs"), "loss.png")).Length > 1000);
+    }
 }

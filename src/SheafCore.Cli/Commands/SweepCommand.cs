@@ -15,6 +15,7 @@ internal static class SweepCommand
         var command = new Command("sweep", "Reproduction sweeps: β·n_train (sweep beta) and the spectrum during training (sweep spectral).");
         command.Subcommands.Add(Beta(context));
         command.Subcommands.Add(Spectral(context));
+        command.Subcommands.Add(PlotCurves(context));
         return command;
     }
 
@@ -102,6 +103,79 @@ internal static class SweepCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary><c>sweep plot</c>: lines from columns of sweep CSVs (plain numeric cells, no quoted commas), for the
+    /// reproduction figures (test loss against β·n_train, against integration time, λ_min during training, …).</summary>
+    private static Command PlotCurves(CliContext context)
+    {
+        var series = new Option<string[]>("--series")
+        {
+            Description = "LABEL=FILE:XCOLUMN:YCOLUMN[:FILTERCOLUMN=VALUE] (repeatable): one line per series, rows filtered by an optional column value.",
+            Required = true,
+        };
+        var logX = new Option<bool>("--log-x") { Description = "Log10 x axis." };
+        var logY = new Option<bool>("--log-y") { Description = "Log10 y axis." };
+        var xLabel = new Option<string>("--x-label") { Description = "x-axis label.", DefaultValueFactory = _ => "x" };
+        var yLabel = new Option<string>("--y-label") { Description = "y-axis label.", DefaultValueFactory = _ => "y" };
+        var title = new Option<string?>("--title") { Description = "Figure title." };
+        var output = new Option<string>("--output") { Description = "PNG file to write.", Required = true };
+        var command = new Command("plot", "A line figure from columns of CSV files (sweep results, training logs).") { series, logX, logY, xLabel, yLabel, title, output };
+        command.SetAction(parsed =>
+        {
+            var curves = new List<Plotting.LossCurve>();
+            foreach (var spec in parsed.GetValue(series)!)
+            {
+                int eq = spec.IndexOf('=');
+                if (eq <= 0) throw new CliUsageException($"--series '{spec}': expected LABEL=FILE:XCOLUMN:YCOLUMN[:FILTERCOLUMN=VALUE].");
+                var parts = spec[(eq + 1)..].Split(':');
+                if (parts.Length is < 3 or > 4) throw new CliUsageException($"--series '{spec}': expected LABEL=FILE:XCOLUMN:YCOLUMN[:FILTERCOLUMN=VALUE].");
+                curves.Add(ReadSeries(spec[..eq], parts[0], parts[1], parts[2], parts.Length == 4 ? parts[3] : null));
+            }
+            string path = parsed.GetValue(output)!;
+            Plotting.Plots.Curves(path, curves, parsed.GetValue(xLabel)!, parsed.GetValue(yLabel)!, parsed.GetValue(logX), parsed.GetValue(logY),
+                new Plotting.PlotOptions { Title = parsed.GetValue(title) });
+            context.Info(parsed, "  plot: " + path);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Plotting.LossCurve ReadSeries(string label, string file, string xColumn, string yColumn, string? filter)
+    {
+        string[] lines;
+        try { lines = File.ReadAllLines(file); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SheafCoreFormatException(file, "", "cannot be read: " + e.Message, e);
+        }
+        if (lines.Length == 0) throw new SheafCoreFormatException(file, "", "the file is empty (a header row is required).");
+        var header = lines[0].Split(',').Select(h => h.Trim()).ToList();
+        int Column(string name) => header.IndexOf(name) is var i and >= 0 ? i
+            : throw new SheafCoreFormatException(file, "header", $"no column '{name}'; columns are {string.Join(",", header)}.");
+        int xi = Column(xColumn), yi = Column(yColumn), fi = -1;
+        string? fv = null;
+        if (filter is not null)
+        {
+            int eq = filter.IndexOf('=');
+            if (eq <= 0) throw new CliUsageException($"--series filter '{filter}': expected COLUMN=VALUE.");
+            fi = Column(filter[..eq]);
+            fv = filter[(eq + 1)..];
+        }
+        var xs = new List<double>();
+        var ys = new List<double>();
+        for (int r = 1; r < lines.Length; r++)
+        {
+            if (lines[r].Length == 0) continue;
+            var cells = lines[r].Split(',');
+            if (cells.Length != header.Count) throw new SheafCoreFormatException(file, $"row {r + 1}", $"has {cells.Length} cells, the header {header.Count}.");
+            if (fi >= 0 && cells[fi].Trim() != fv) continue;
+            double Parse(int c) => double.TryParse(cells[c], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : double.NaN;
+            xs.Add(Parse(xi));
+            ys.Add(Parse(yi));
+        }
+        if (xs.Count == 0) throw new SheafCoreFormatException(file, "", $"no rows{(filter is null ? "" : " match " + filter)}.");
+        return new Plotting.LossCurve(label, xs, ys);
     }
 
     private static Command Spectral(CliContext context)

@@ -48,6 +48,7 @@ internal static class TrainCommand
         var relaxTol = new Option<double>("--relax-tol") { Description = "diffusion relaxation: stop when the largest stalk force is below this.", DefaultValueFactory = _ => 1e-6 };
         var relaxMaxSteps = new Option<int>("--relax-max-steps") { Description = "diffusion relaxation: integrator steps allowed per training step.", DefaultValueFactory = _ => 10_000 };
         var patternIterations = new Option<int>("--pattern-iterations") { Description = "direct relaxation: active-set pattern solves allowed per sample and step.", DefaultValueFactory = _ => 3 };
+        var plot = new Option<string?>("--plot") { Description = "Folder for PNG figures: loss.png (train and test loss curves)." };
         var modelOut = new Option<string>("--model-out") { Description = "Where to write the trained model (atomically).", Required = true };
         var log = new Option<string?>("--log") { Description = "Log CSV: step,trainLoss,testLoss,trainAccuracy,testAccuracy at step 0 and every epoch." };
         var standardize = new Option<bool>("--standardize") { Description = "Standardise inputs by the training mean and std, stored as the model's inputScaling and applied by every command." };
@@ -57,7 +58,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a network: sheaf (local discrepancy minimisation, no backward pass) or sgd/adam (exact gradients).")
         {
             model, layers, activation, seed, train, test, method, steps, dt, alpha, beta, lr, stepsPerEpoch, stalkInit, stalkSeed, initState,
-            warmStart, miniBatch, coupling, relaxation, relaxTol, relaxMaxSteps, patternIterations, modelOut, log, standardize, inputs, targets, context.Json,
+            warmStart, miniBatch, coupling, relaxation, relaxTol, relaxMaxSteps, patternIterations, plot, modelOut, log, standardize, inputs, targets, context.Json,
         };
         command.SetAction(parsed =>
         {
@@ -174,6 +175,14 @@ internal static class TrainCommand
                 return 3;
             }
             AtomicFile.WriteAllText(parsed.GetValue(modelOut)!, ModelJsonWithMetadata(report.Network, how, report));
+            if (parsed.GetValue(plot) is { } plotDir)
+            {
+                var png = Path.Combine(CliPlots.Folder(plotDir), "loss.png");
+                var curves = new List<Plotting.LossCurve> { Plotting.LossCurve.FromReport($"{how} train", report) };
+                if (testSet is not null) curves.Add(Plotting.LossCurve.FromReport($"{how} test", report, testLoss: true));
+                Plotting.Plots.LossCurves(png, curves, new Plotting.PlotOptions { Title = $"Training loss ({how})" });
+                context.Info(parsed, "  plots: " + png);
+            }
             context.Emit(parsed, null, ResultFields(report, how, parsed.GetValue(modelOut)!));
             double perStep = report.Steps == 0 ? 0 : report.Elapsed.TotalMilliseconds * 1000 / report.Steps;
             context.Info(parsed, FormattableString.Invariant(
