@@ -8,9 +8,10 @@ namespace SheafCore.Benchmarks;
 /// forward pass with the three accuracies (what <c>NsdTraining.trainSplit</c> does per epoch). The released
 /// Chameleon configuration (d = 4 + lp, f = 32, 5 layers, second linear) with only the family swapped.</summary>
 /// <remarks>The data are not vendored: the graph is looked up in $SHEAFCORE_DATA(/graphs) or a shared/data/graphs
-/// folder above the binary. Without it the parameter list is empty, so the class runs nothing (a note is printed).</remarks>
+/// folder above the binary. Without it the parameter list is empty, so the class runs nothing (a note is printed).
+/// An epoch takes 0.1–1 s, so a short explicit job is enough, e.g.
+/// <c>--filter '*NsdEpoch*' --inProcess --launchCount 1 --warmupCount 2 --iterationCount 6</c>.</remarks>
 [MemoryDiagnoser]
-[SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 6)]
 public class NsdEpochBenchmarks
 {
     private NsdModel _model = null!;
