@@ -1,0 +1,95 @@
+using BenchmarkDotNet.Attributes;
+using SheafCore.Numerics;
+
+namespace SheafCore.Benchmarks;
+
+/// <summary>One NSD training epoch on Chameleon per restriction-map family against the identity-sheaf control:
+/// forward with dropout, loss and exact gradient on split 0's training nodes, one Adam step, and the evaluation
+/// forward pass with the three accuracies (what <c>NsdTraining.trainSplit</c> does per epoch). The released
+/// Chameleon configuration (d = 4 + lp, f = 32, 5 layers, second linear) with only the family swapped.</summary>
+/// <remarks>The data are not vendored: the graph is looked up in $SHEAFCORE_DATA(/graphs) or a shared/data/graphs
+/// folder above the binary. Without it the parameter list is empty, so the class runs nothing (a note is printed).
+/// An epoch takes 0.1–1 s, so a short explicit job is enough, e.g.
+/// <c>--filter '*NsdEpoch*' --inProcess --launchCount 1 --warmupCount 2 --iterationCount 6</c>.</remarks>
+[MemoryDiagnoser]
+public class NsdEpochBenchmarks
+{
+    private NsdModel _model = null!;
+    private NsdBackward _backward = null!;
+    private Adam _adam = null!;
+    private Rng _rng = null!;
+    private double[] _theta = null!;
+    private double[] _grad = null!;
+    private int[] _train = null!, _validation = null!, _test = null!;
+
+    /// <summary>Family name: identity (control, baseline), diag, orth, general.</summary>
+    [ParamsSource(nameof(Families))]
+    public string Family = "identity";
+
+    /// <summary>The four families when Chameleon is present, none otherwise.</summary>
+    public static IEnumerable<string> Families()
+    {
+        if (ChameleonFolder() is null)
+        {
+            Console.WriteLine("NsdEpochBenchmarks: no shared/data/graphs/chameleon found (set SHEAFCORE_DATA); skipped.");
+            return [];
+        }
+        return ["identity", "diag", "orth", "general"];
+    }
+
+    private static string? ChameleonFolder()
+    {
+        if (Environment.GetEnvironmentVariable("SHEAFCORE_DATA") is { Length: > 0 } env)
+        {
+            foreach (var candidate in new[] { Path.Combine(env, "graphs", "chameleon"), Path.Combine(env, "chameleon") })
+                if (Directory.Exists(candidate)) return candidate;
+            return null;
+        }
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "shared", "data", "graphs", "chameleon");
+            if (Directory.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var graph = GraphData.load(ChameleonFolder() ?? throw new DirectoryNotFoundException("Chameleon graph folder."));
+        var family = Family switch
+        {
+            "identity" => SheafFamily.Identity,
+            "diag" => SheafFamily.Diagonal,
+            "orth" => SheafFamily.Orthogonal,
+            _ => SheafFamily.General,
+        };
+        var o = NeuralSheafDiffusionOptions.ForDataset("chameleon", family);
+        var config = new NsdConfig((NsdFamily)(int)o.Family, o.StalkDimension, o.LowPassChannel, o.HighPassChannel,
+            o.HiddenChannels, o.Layers, o.Dropout, o.InputDropout, o.SecondLinear, o.EdgeWeights, graph.FeatureCount, graph.ClassCount);
+        _model = new NsdModel(config, graph);
+        _backward = new NsdBackward(_model);
+        _rng = new Rng(NsdTraining.splitSeed(o.Seed, 0));
+        _theta = NsdForward.initialise(_model.Layout, _rng);
+        _grad = new double[_theta.Length];
+        var sheaf = _model.Layout.SheafMask();
+        double sheafDecay = o.SheafDecay ?? o.WeightDecay;
+        _adam = new Adam(_theta.Length, o.LearningRate, sheaf.Select(s => s ? sheafDecay : o.WeightDecay).ToArray());
+        int[] Nodes(SplitRole role) => Enumerable.Range(0, graph.NodeCount).Where(v => graph.Splits[0][v] == role).ToArray();
+        _train = Nodes(SplitRole.Train);
+        _validation = Nodes(SplitRole.Validation);
+        _test = Nodes(SplitRole.Test);
+    }
+
+    /// <summary>One epoch; returns the validation accuracy so the work cannot be elided.</summary>
+    [Benchmark]
+    public double Epoch()
+    {
+        NsdGradients.lossAndGradient(_model, _backward, _theta, _train, true, _rng, _grad);
+        _adam.Step(_theta, _grad);
+        NsdForward.run(_model, _theta, false, _rng);
+        NsdTraining.evaluate(_model, _train);
+        NsdTraining.evaluate(_model, _test);
+        return NsdTraining.evaluate(_model, _validation).Item2;
+    }
+}
