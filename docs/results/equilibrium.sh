@@ -5,7 +5,8 @@
 #   short  — 2,000 steps: the LOCAL variant (diffusion relaxation, 20 adaptive-heat steps per training step) next to
 #            direct γ = 1 and sgd at the same budget.
 # Every run writes its own row into OUT/rows/, so runs can be split across processes with ONLY=<regex on run name>.
-# Usage: docs/results/equilibrium.sh [OUT_DIR]        (≈ 20–40 CPU-minutes in all; one training at a time)
+# Usage: docs/results/equilibrium.sh [OUT_DIR]   (one training at a time: ≈ 2.5 h wall on a loaded 2-core machine;
+# the committed results ran as 4 concurrent ONLY= streams, and the γ = 0.001 rows only for the paraboloid nets)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${1:-$root/docs/results/equilibrium}"
