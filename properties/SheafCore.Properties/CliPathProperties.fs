@@ -52,6 +52,12 @@ let private scratch =
     lazy
         (let root = Path.Combine(Path.GetTempPath(), "sheafcore-paths-" + Guid.NewGuid().ToString("N"))
          let inputs = Directory.CreateDirectory(Path.Combine(root, "inputs")).FullName
+         // Leave no scratch behind in the temp folder.
+         AppDomain.CurrentDomain.ProcessExit.Add(fun _ ->
+             try
+                 Directory.Delete(root, true)
+             with _ ->
+                 ())
          let model = Path.Combine(inputs, "m.json")
          NeuralNetwork.CreateHeInitialized([| 2; 3; 1 |], OutputActivation.Identity, 1).Save model
          let data = Path.Combine(inputs, "d.csv")
