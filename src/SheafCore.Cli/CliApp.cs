@@ -39,6 +39,11 @@ public static class CliApp
             error.WriteLine($"sheafcore: {OneLine(parsed.Errors[0].Message)} (see 'sheafcore --help')");
             return 2;
         }
+        if (parsed.Action is not System.CommandLine.Help.HelpAction && CliPaths.FirstProblem(parsed) is { } pathProblem)
+        {
+            error.WriteLine($"sheafcore: {pathProblem}");
+            return 1;
+        }
         try
         {
             return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = output, Error = error });

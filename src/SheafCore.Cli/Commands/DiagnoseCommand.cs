@@ -9,15 +9,15 @@ internal static class DiagnoseCommand
 {
     public static Command Create(CliContext context)
     {
-        var model = new Option<string>("--model") { Description = "Model JSON file.", Required = true };
-        var input = new Option<string>("--input") { Description = "Data CSV: inputs (first n0 columns, or --inputs), then targets (remaining columns, or --targets).", Required = true };
+        var model = CliPaths.InputFile(new Option<string>("--model") { Description = "Model JSON file.", Required = true });
+        var input = CliPaths.InputFile(new Option<string>("--input") { Description = "Data CSV: inputs (first n0 columns, or --inputs), then targets (remaining columns, or --targets).", Required = true });
         var inputs = new Option<string?>("--inputs") { Description = "Comma-separated input column names." };
         var targets = new Option<string?>("--targets") { Description = "Comma-separated target column names (default: the columns after the inputs, if any)." };
-        var state = new Option<string?>("--state") { Description = "Diagnose these stalks (stalk-state JSON, e.g. from diffuse --state-out) instead of the pinned-output run." };
+        var state = CliPaths.InputFile(new Option<string?>("--state") { Description = "Diagnose these stalks (stalk-state JSON, e.g. from diffuse --state-out) instead of the pinned-output run." });
         var tol = new Option<double>("--tol") { Description = "Tolerance of the pinned-output diffusion.", DefaultValueFactory = _ => 1e-8 };
         var maxSteps = new Option<int>("--max-steps") { Description = "Step limit of the pinned-output diffusion.", DefaultValueFactory = _ => 5_000 };
-        var report = new Option<string?>("--report") { Description = "JSON report: edges (name, kind, layer, mean, share, perSample), byLayer, byKind, total, pinnedOutput." };
-        var plot = new Option<string?>("--plot") { Description = "Write PNG figures (discord bars, discord decay, output vs forward) to this folder." };
+        var report = CliPaths.OutputFile(new Option<string?>("--report") { Description = "JSON report: edges (name, kind, layer, mean, share, perSample), byLayer, byKind, total, pinnedOutput." });
+        var plot = CliPaths.OutputFolder(new Option<string?>("--plot") { Description = "Write PNG figures (discord bars, discord decay, output vs forward) to this folder." });
         var command = new Command("diagnose", "Per-edge discord by layer and operation type; with targets, the pinned-output diagnosis of where the error sits.")
         {
             model, input, inputs, targets, state, tol, maxSteps, report, plot, context.Json,

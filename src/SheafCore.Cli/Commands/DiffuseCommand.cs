@@ -7,9 +7,9 @@ internal static class DiffuseCommand
 {
     public static Command Create(CliContext context)
     {
-        var model = new Option<string>("--model") { Description = "Model JSON file.", Required = true };
-        var input = new Option<string>("--input") { Description = "Input CSV (first n0 columns, or --inputs).", Required = true };
-        var output = new Option<string>("--output") { Description = "Output CSV: the output stalk after diffusion.", Required = true };
+        var model = CliPaths.InputFile(new Option<string>("--model") { Description = "Model JSON file.", Required = true });
+        var input = CliPaths.InputFile(new Option<string>("--input") { Description = "Input CSV (first n0 columns, or --inputs).", Required = true });
+        var output = CliPaths.OutputFile(new Option<string>("--output") { Description = "Output CSV: the output stalk after diffusion.", Required = true });
         var integrator = new Option<string>("--integrator") { Description = "euler (reference update) or adaptive.", DefaultValueFactory = _ => "euler" };
         integrator.AcceptOnlyFromAmong("euler", "adaptive");
         var dt = new Option<double>("--dt") { Description = "Euler step (also the reference step of the adaptive stopping rule).", DefaultValueFactory = _ => 0.01 };
@@ -20,14 +20,14 @@ internal static class DiffuseCommand
         var init = new Option<string>("--init") { Description = "Initial free stalks: forward, zeros or random.", DefaultValueFactory = _ => "random" };
         init.AcceptOnlyFromAmong("forward", "zeros", "random");
         var seed = new Option<int>("--seed") { Description = "Seed of --init random.", DefaultValueFactory = _ => 0 };
-        var initState = new Option<string?>("--init-state") { Description = "Start exactly from these stalks (stalk-state JSON); overrides --init." };
+        var initState = CliPaths.InputFile(new Option<string?>("--init-state") { Description = "Start exactly from these stalks (stalk-state JSON); overrides --init." });
         var pins = new Option<string[]>("--pin") { Description = "Pin SPEC STALK[:COORDS]=VALUE[@GAMMA], e.g. z1:0=0.5, z1=0@10, out=1. Repeatable.", AllowMultipleArgumentsPerToken = false };
         var outputForce = new Option<string>("--output-force") { Description = "Output edge force for sigmoid/softmax: jacobian or identity.", DefaultValueFactory = _ => "jacobian" };
         outputForce.AcceptOnlyFromAmong("jacobian", "identity");
         var inputs = new Option<string?>("--inputs") { Description = "Comma-separated input column names." };
-        var report = new Option<string?>("--report") { Description = "JSON report: converged, steps, laplacianApplications, finalDiscord, maxAbsErrorVsForward, …" };
-        var stateOut = new Option<string?>("--state-out") { Description = "Write the final stalks as stalk-state JSON." };
-        var plot = new Option<string?>("--plot") { Description = "Write PNG figures (discord decay with ReLU crossings, output stalk vs forward) to this folder." };
+        var report = CliPaths.OutputFile(new Option<string?>("--report") { Description = "JSON report: converged, steps, laplacianApplications, finalDiscord, maxAbsErrorVsForward, …" });
+        var stateOut = CliPaths.OutputFile(new Option<string?>("--state-out") { Description = "Write the final stalks as stalk-state JSON." });
+        var plot = CliPaths.OutputFolder(new Option<string?>("--plot") { Description = "Write PNG figures (discord decay with ReLU crossings, output stalk vs forward) to this folder." });
 
         var command = new Command("diffuse", "Run the sheaf heat equation with the inputs pinned (and any --pin) and write the output stalk.")
         {

@@ -7,9 +7,9 @@ internal static class ForwardCommand
 {
     public static Command Create(CliContext context)
     {
-        var model = new Option<string>("--model") { Description = "Model JSON file.", Required = true };
-        var input = new Option<string>("--input") { Description = "Input CSV (header row; first n0 columns are the inputs unless --inputs is given).", Required = true };
-        var output = new Option<string>("--output") { Description = "Output CSV to write (header y0,y1,…; round-trip numbers).", Required = true };
+        var model = CliPaths.InputFile(new Option<string>("--model") { Description = "Model JSON file.", Required = true });
+        var input = CliPaths.InputFile(new Option<string>("--input") { Description = "Input CSV (header row; first n0 columns are the inputs unless --inputs is given).", Required = true });
+        var output = CliPaths.OutputFile(new Option<string>("--output") { Description = "Output CSV to write (header y0,y1,…; round-trip numbers).", Required = true });
         var method = new Option<string>("--method")
         {
             Description = "solve: harmonic extension by the unitriangular solve; plain: the ordinary forward pass.",
@@ -17,7 +17,7 @@ internal static class ForwardCommand
         };
         method.AcceptOnlyFromAmong("solve", "plain");
         var inputs = new Option<string?>("--inputs") { Description = "Comma-separated input column names." };
-        var report = new Option<string?>("--report") { Description = "Write a JSON report (fields: samples, method)." };
+        var report = CliPaths.OutputFile(new Option<string?>("--report") { Description = "Write a JSON report (fields: samples, method)." });
 
         var command = new Command("forward", "Network output for each CSV row, as the harmonic extension of the pinned input or by the plain forward pass.")
         {

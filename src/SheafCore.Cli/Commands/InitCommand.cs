@@ -12,7 +12,7 @@ internal static class InitCommand
         var activation = new Option<string>("--output-activation") { Description = "identity, sigmoid or softmax.", DefaultValueFactory = _ => "identity" };
         activation.AcceptOnlyFromAmong("identity", "sigmoid", "softmax");
         var seed = new Option<int>("--seed") { Description = "Seed of the He draw W ~ N(0, 2/n_in), b = 0.", DefaultValueFactory = _ => 0 };
-        var modelOut = new Option<string>("--model-out") { Description = "Model JSON to write (atomically).", Required = true };
+        var modelOut = CliPaths.OutputFile(new Option<string>("--model-out") { Description = "Model JSON to write (atomically).", Required = true });
         var command = new Command("init", "Write a He-initialised network as model JSON.") { layers, activation, seed, modelOut };
         command.SetAction(parsed =>
         {

@@ -10,11 +10,11 @@ internal static class NsdCommand
 {
     public static Command Create(CliContext context)
     {
-        var dataset = new Option<string>("--dataset") { Description = "Graph folder (edges.csv, features.csv, labels.csv, splits.csv, meta.csv).", Required = true };
+        var dataset = CliPaths.InputFolder(new Option<string>("--dataset") { Description = "Graph folder (edges.csv, features.csv, labels.csv, splits.csv, meta.csv).", Required = true });
         var model = new Option<string>("--model") { Description = "Restriction-map family: diag, orth, general or identity (the control).", DefaultValueFactory = _ => "diag" };
         model.AcceptOnlyFromAmong("diag", "orth", "general", "identity");
         var splits = new Option<string>("--splits") { Description = "Splits to run: a range 0-9, a list 0,3,5, or one index.", DefaultValueFactory = _ => "0-9" };
-        var report = new Option<string?>("--report") { Description = "JSON report: testAccuracy (per split, fraction), mean, std, seconds, …" };
+        var report = CliPaths.OutputFile(new Option<string?>("--report") { Description = "JSON report: testAccuracy (per split, fraction), mean, std, seconds, …" });
         var seed = new Option<long>("--seed") { Description = "Seed of initialisation and dropout (each split derives its own stream).", DefaultValueFactory = _ => 43 };
         var epochs = new Option<int?>("--epochs") { Description = "Override the maximum number of epochs of the data set's settings." };
         var patience = new Option<int?>("--patience") { Description = "Override the early-stopping patience." };

@@ -16,9 +16,10 @@ internal static class PlotCommand
 
     private static Command Loss(CliContext context)
     {
-        var logs = new Option<string[]>("--log") { Description = "LABEL=LOG.csv (a train --log file); repeatable, e.g. --log sheaf=a.csv --log sgd=b.csv.", Required = true };
+        var logs = CliPaths.InputFile(new Option<string[]>("--log") { Description = "LABEL=LOG.csv (a train --log file); repeatable, e.g. --log sheaf=a.csv --log sgd=b.csv.", Required = true },
+            spec => spec.IndexOf('=') is var eq and > 0 ? spec[(eq + 1)..] : null);
         var column = new Option<string>("--column") { Description = "Loss column: trainLoss or testLoss.", DefaultValueFactory = _ => "trainLoss" };
-        var output = new Option<string>("--output") { Description = "PNG file to write.", Required = true };
+        var output = CliPaths.OutputFile(new Option<string>("--output") { Description = "PNG file to write.", Required = true });
         var title = new Option<string?>("--title") { Description = "Figure title." };
         var command = new Command("loss", "Loss curves (log scale) from one or more training logs.") { logs, column, output, title };
         command.SetAction(parsed =>
@@ -39,9 +40,9 @@ internal static class PlotCommand
 
     private static Command Surface(CliContext context)
     {
-        var model = new Option<string>("--model") { Description = "Model JSON with two inputs.", Required = true };
-        var input = new Option<string>("--input") { Description = "Data CSV: the two inputs, then (optionally) a label column.", Required = true };
-        var output = new Option<string>("--output") { Description = "PNG file to write.", Required = true };
+        var model = CliPaths.InputFile(new Option<string>("--model") { Description = "Model JSON with two inputs.", Required = true });
+        var input = CliPaths.InputFile(new Option<string>("--input") { Description = "Data CSV: the two inputs, then (optionally) a label column.", Required = true });
+        var output = CliPaths.OutputFile(new Option<string>("--output") { Description = "PNG file to write.", Required = true });
         var title = new Option<string?>("--title") { Description = "Figure title." };
         var command = new Command("surface", "The learned surface (decision boundary for classifiers) of a 2-input model with the data on top.") { model, input, output, title };
         command.SetAction(parsed =>

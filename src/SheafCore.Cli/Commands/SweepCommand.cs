@@ -22,15 +22,15 @@ internal static class SweepCommand
     /// <summary>The options both sweeps share: model, data, initial stalks and the sheaf step.</summary>
     private sealed class Common
     {
-        public Option<string> Model { get; } = new("--model") { Description = "Initial model JSON.", Required = true };
-        public Option<string> Train { get; } = new("--train") { Description = "Training CSV (inputs, then targets).", Required = true };
-        public Option<string?> Test { get; } = new("--test") { Description = "Test CSV with the same columns." };
-        public Option<string?> InitState { get; } = new("--init-state") { Description = "Exact initial stalks (stalk-state JSON); else random N(0,1) stalks." };
+        public Option<string> Model { get; } = CliPaths.InputFile(new Option<string>("--model") { Description = "Initial model JSON.", Required = true });
+        public Option<string> Train { get; } = CliPaths.InputFile(new Option<string>("--train") { Description = "Training CSV (inputs, then targets).", Required = true });
+        public Option<string?> Test { get; } = CliPaths.InputFile(new Option<string?>("--test") { Description = "Test CSV with the same columns." });
+        public Option<string?> InitState { get; } = CliPaths.InputFile(new Option<string?>("--init-state") { Description = "Exact initial stalks (stalk-state JSON); else random N(0,1) stalks." });
         public Option<int> StalkSeed { get; } = new("--stalk-seed") { Description = "Seed of random stalks.", DefaultValueFactory = _ => 42 };
         public Option<int> Steps { get; } = new("--steps") { Description = "Steps per run.", DefaultValueFactory = _ => 100_000 };
         public Option<double> Dt { get; } = new("--dt") { Description = "Euler step of the sheaf dynamics.", DefaultValueFactory = _ => 0.005 };
         public Option<double> Alpha { get; } = new("--alpha") { Description = "Stalk rate α.", DefaultValueFactory = _ => 1.0 };
-        public Option<string> Out { get; } = new("--out") { Description = "CSV to write (atomically).", Required = true };
+        public Option<string> Out { get; } = CliPaths.OutputFile(new Option<string>("--out") { Description = "CSV to write (atomically).", Required = true });
 
         public void AddTo(Command command)
         {
@@ -114,12 +114,13 @@ internal static class SweepCommand
             Description = "LABEL=FILE:XCOLUMN:YCOLUMN[:FILTERCOLUMN=VALUE] (repeatable): one line per series, rows filtered by an optional column value.",
             Required = true,
         };
+        CliPaths.InputFile(series, spec => spec.IndexOf('=') is var eq and > 0 ? spec[(eq + 1)..].Split(':')[0] : null);
         var logX = new Option<bool>("--log-x") { Description = "Log10 x axis." };
         var logY = new Option<bool>("--log-y") { Description = "Log10 y axis." };
         var xLabel = new Option<string>("--x-label") { Description = "x-axis label.", DefaultValueFactory = _ => "x" };
         var yLabel = new Option<string>("--y-label") { Description = "y-axis label.", DefaultValueFactory = _ => "y" };
         var title = new Option<string?>("--title") { Description = "Figure title." };
-        var output = new Option<string>("--output") { Description = "PNG file to write.", Required = true };
+        var output = CliPaths.OutputFile(new Option<string>("--output") { Description = "PNG file to write.", Required = true });
         var command = new Command("plot", "A line figure from columns of CSV files (sweep results, training logs).") { series, logX, logY, xLabel, yLabel, title, output };
         command.SetAction(parsed =>
         {

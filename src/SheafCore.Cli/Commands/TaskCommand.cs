@@ -12,7 +12,7 @@ internal static class TaskCommand
         var name = new Option<string>("--name") { Description = "paraboloid, saddle, circular or blobs.", Required = true };
         name.AcceptOnlyFromAmong("paraboloid", "saddle", "circular", "blobs");
         var seed = new Option<int>("--seed") { Description = "Data seed.", DefaultValueFactory = _ => 42 };
-        var outDir = new Option<string>("--out-dir") { Description = "Directory for <name>_train.csv and <name>_test.csv.", Required = true };
+        var outDir = CliPaths.OutputFolder(new Option<string>("--out-dir") { Description = "Directory for <name>_train.csv and <name>_test.csv.", Required = true });
         var command = new Command("task", "Generate a synthetic task of the paper (300 train / 100 test rows; columns x1,x2 then y or y0..y3 one-hot).")
         {
             name, seed, outDir,

@@ -11,13 +11,13 @@ internal static class TrainCommand
 {
     public static Command Create(CliContext context)
     {
-        var model = new Option<string?>("--model") { Description = "Initial model JSON (or give --layers for a He-initialised one)." };
+        var model = CliPaths.InputFile(new Option<string?>("--model") { Description = "Initial model JSON (or give --layers for a He-initialised one)." });
         var layers = new Option<string?>("--layers") { Description = "Architecture for a He-initialised model, e.g. 2,30,1." };
         var activation = new Option<string>("--output-activation") { Description = "identity, sigmoid or softmax (with --layers).", DefaultValueFactory = _ => "identity" };
         activation.AcceptOnlyFromAmong("identity", "sigmoid", "softmax");
         var seed = new Option<int>("--seed") { Description = "Seed of the He initialisation (with --layers).", DefaultValueFactory = _ => 42 };
-        var train = new Option<string>("--train") { Description = "Training CSV: inputs, then targets (or --inputs/--targets).", Required = true };
-        var test = new Option<string?>("--test") { Description = "Test CSV with the same columns." };
+        var train = CliPaths.InputFile(new Option<string>("--train") { Description = "Training CSV: inputs, then targets (or --inputs/--targets).", Required = true });
+        var test = CliPaths.InputFile(new Option<string?>("--test") { Description = "Test CSV with the same columns." });
         var method = new Option<string>("--method")
         {
             Description = "sheaf (no backward pass), sgd (full-batch gradient descent), adam, or equilibrium / equilibrium-adam "
@@ -34,7 +34,7 @@ internal static class TrainCommand
         var stalkInit = new Option<string?>("--stalk-init") { Description = "random or forward (default random for regression, forward for classification)." };
         stalkInit.AcceptOnlyFromAmong("random", "forward");
         var stalkSeed = new Option<int>("--stalk-seed") { Description = "Seed of random stalks.", DefaultValueFactory = _ => 42 };
-        var initState = new Option<string?>("--init-state") { Description = "Exact initial stalks (stalk-state JSON, one row per training sample)." };
+        var initState = CliPaths.InputFile(new Option<string?>("--init-state") { Description = "Exact initial stalks (stalk-state JSON, one row per training sample)." });
         var warmStart = new Option<bool?>("--warm-start") { Description = "Keep stalks between epochs (default true for regression, false for classification)." };
         var miniBatch = new Option<int>("--mini-batch") { Description = "Samples per sheaf step (0 = full batch).", DefaultValueFactory = _ => 0 };
         var coupling = new Option<double>("--output-coupling") { Description = "Strength γ of the output edge to the target.", DefaultValueFactory = _ => 1.0 };
@@ -48,9 +48,9 @@ internal static class TrainCommand
         var relaxTol = new Option<double>("--relax-tol") { Description = "diffusion relaxation: stop when the largest stalk force is below this.", DefaultValueFactory = _ => 1e-6 };
         var relaxMaxSteps = new Option<int>("--relax-max-steps") { Description = "diffusion relaxation: integrator steps allowed per training step.", DefaultValueFactory = _ => 10_000 };
         var patternIterations = new Option<int>("--pattern-iterations") { Description = "direct relaxation: active-set pattern solves allowed per sample and step.", DefaultValueFactory = _ => 3 };
-        var plot = new Option<string?>("--plot") { Description = "Folder for PNG figures: loss.png (train and test loss curves)." };
-        var modelOut = new Option<string>("--model-out") { Description = "Where to write the trained model (atomically).", Required = true };
-        var log = new Option<string?>("--log") { Description = "Log CSV: step,trainLoss,testLoss,trainAccuracy,testAccuracy at step 0 and every epoch." };
+        var plot = CliPaths.OutputFolder(new Option<string?>("--plot") { Description = "Folder for PNG figures: loss.png (train and test loss curves)." });
+        var modelOut = CliPaths.OutputFile(new Option<string>("--model-out") { Description = "Where to write the trained model (atomically).", Required = true });
+        var log = CliPaths.OutputFile(new Option<string?>("--log") { Description = "Log CSV: step,trainLoss,testLoss,trainAccuracy,testAccuracy at step 0 and every epoch." });
         var standardize = new Option<bool>("--standardize") { Description = "Standardise inputs by the training mean and std, stored as the model's inputScaling and applied by every command." };
         var inputs = new Option<string?>("--inputs") { Description = "Comma-separated input column names." };
         var targets = new Option<string?>("--targets") { Description = "Comma-separated target column names." };

@@ -8,13 +8,13 @@ internal static class XrayCommand
 {
     public static Command Create(CliContext context)
     {
-        var model = new Option<string>("--model") { Description = "Model JSON file.", Required = true };
-        var input = new Option<string>("--input") { Description = "Input CSV (first n0 columns, or --inputs).", Required = true };
+        var model = CliPaths.InputFile(new Option<string>("--model") { Description = "Model JSON file.", Required = true });
+        var input = CliPaths.InputFile(new Option<string>("--input") { Description = "Input CSV (first n0 columns, or --inputs).", Required = true });
         var inputs = new Option<string?>("--inputs") { Description = "Comma-separated input column names." };
         var method = new Option<string>("--method") { Description = "lanczos (matrix-free) or dense (check).", DefaultValueFactory = _ => "lanczos" };
         method.AcceptOnlyFromAmong("lanczos", "dense");
-        var report = new Option<string?>("--report") { Description = "JSON report: lambdaMin, lambdaMax, condition (one entry per sample), block energies, summary." };
-        var plot = new Option<string?>("--plot") { Description = "Write the eigenvector block-energy figure (xray-block-energy.png) to this folder." };
+        var report = CliPaths.OutputFile(new Option<string?>("--report") { Description = "JSON report: lambdaMin, lambdaMax, condition (one entry per sample), block energies, summary." });
+        var plot = CliPaths.OutputFolder(new Option<string?>("--plot") { Description = "Write the eigenvector block-energy figure (xray-block-energy.png) to this folder." });
         var command = new Command("xray", "Spectrum of the restricted Laplacian L_Ω at each sample's activation pattern.") { model, input, inputs, method, report, plot, context.Json };
         command.SetAction(parsed =>
         {
