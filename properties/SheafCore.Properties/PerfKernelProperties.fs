@@ -144,6 +144,33 @@ module ``Fused kernels equal their scalar twins`` =
         let hOk = Array.forall (fun q -> close h1[q] h2[q] (bound (fun j -> rNext[q * ldNext + j] * a[j]))) [| 0 .. nNext - 1 |]
         PerfGen.sameBits z1 z2 && PerfGen.sameBits a1 a2 && PerfGen.sameMax c1 c2 && close b1 b2 (bound r) && gOk && hOk
 
+    [<Property>]
+    let ``backpropHiddenRowFused: delta bit for bit, gradients and sum up to reassociation`` (PerfSeed seed) =
+        let rng = Rng(int64 seed)
+        let n = rng.NextInt(0, 258)
+        let nIn = rng.NextInt(1, FusedKernels.FusedTrainMaxWidth + 1)
+        let nNext = rng.NextInt(1, FusedKernels.FusedTrainMaxWidth + 1)
+        let ldPrev, ldNext = n + rng.NextInt(0, 3), n + rng.NextInt(0, 3)
+        let prev = PerfGen.values rng (nIn * ldPrev)
+        let deltaNext = PerfGen.values rng (nNext * ldNext)
+        let wNext = PerfGen.values rng nNext
+        let z = PerfGen.values rng n
+        if n > 0 && rng.NextInt(0, 4) = 0 then z[rng.NextInt(0, n)] <- nan
+        let a = PerfGen.values rng n
+        let d1, d2 = Array.create n 7.0, Array.create n 7.0
+        let g1, g2 = Array.create nIn 7.0, Array.create nIn 7.0
+        let h1, h2 = Array.create nNext 7.0, Array.create nNext 7.0
+        let s1 =
+            FusedKernels.backpropHiddenRowFused (n, nIn, nNext, ReadOnlySpan z, ReadOnlySpan a, ReadOnlySpan prev, ldPrev, ReadOnlySpan deltaNext, ldNext, ReadOnlySpan wNext, Span d1, Span g1, Span h1)
+        let s2 =
+            FusedKernels.backpropHiddenRowFusedReference (n, nIn, nNext, ReadOnlySpan z, ReadOnlySpan a, ReadOnlySpan prev, ldPrev, ReadOnlySpan deltaNext, ldNext, ReadOnlySpan wNext, Span d2, Span g2, Span h2)
+        let bound (term: int -> float) = 1e-13 * (Seq.sumBy (fun j -> abs (term j)) (seq { 0 .. n - 1 })) + 1e-300
+        let close (u: float) (v: float) (b: float) = abs (u - v) <= b
+        PerfGen.sameBits d1 d2
+        && close s1 s2 (bound (fun j -> d2[j]))
+        && Array.forall (fun p -> close g1[p] g2[p] (bound (fun j -> d2[j] * prev[p * ldPrev + j]))) [| 0 .. nIn - 1 |]
+        && Array.forall (fun q -> close h1[q] h2[q] (bound (fun j -> deltaNext[q * ldNext + j] * a[j]))) [| 0 .. nNext - 1 |]
+
 [<Properties(Arbitrary = [| typeof<PerfArbitraries> |], MaxTest = 200)>]
 module ``Small A·Bᵀ by dot products`` =
 
@@ -281,6 +308,39 @@ module ``Vectorised steps equal their reference twins`` =
                 Array.blit mlp2.Weights[l] 0 mlp.Weights[l] 0 mlp.Weights[l].Length
                 Array.blit mlp2.Biases[l] 0 mlp.Biases[l] 0 mlp.Biases[l].Length
         ok
+
+    [<Property>]
+    let ``backprop gradient, fused one-hidden-layer path: deltas bit-identical, gradients up to summation order`` (PerfSeed seed) =
+        let rng = Rng(int64 seed)
+        let layers = [| rng.NextInt(1, FusedKernels.FusedTrainMaxWidth + 1); rng.NextInt(1, 14); rng.NextInt(1, FusedKernels.FusedTrainMaxWidth + 1) |]
+        let output =
+            match rng.NextInt(0, 3) with
+            | 0 -> OutputActivation.Identity
+            | 1 -> OutputActivation.Sigmoid
+            | _ -> OutputActivation.Softmax
+        let mlp = Mlp.HeInitialised(layers, output, int64 seed)
+        for b in mlp.Biases do
+            rng.FillNormal(Span b, 0.5)
+        let batch = rng.NextInt(1, 90)
+        let x = PerfGen.values rng (layers[0] * batch)
+        let y =
+            if output = OutputActivation.Identity then PerfGen.values rng (layers[2] * batch)
+            elif output = OutputActivation.Sigmoid then Array.init (layers[2] * batch) (fun _ -> float (rng.NextInt(0, 2)))
+            else
+                // One-hot columns for softmax.
+                let y = Array.zeroCreate<float> (layers[2] * batch)
+                for j in 0 .. batch - 1 do
+                    y[rng.NextInt(0, layers[2]) * batch + j] <- 1.0
+                y
+        let ws1 = BackpropWorkspace(mlp, batch)
+        let ws2 = BackpropWorkspace(mlp, batch)
+        let l1 = Backprop.gradient (mlp, ReadOnlySpan x, ReadOnlySpan y, ws1)
+        let l2 = Backprop.gradientReference (mlp, ReadOnlySpan x, ReadOnlySpan y, ws2)
+        let close (a: float[]) (b: float[]) = Array.forall2 (fun (u: float) v -> abs (u - v) <= 1e-12 * (1.0 + abs u)) a b
+        (l1 = l2 || (Double.IsNaN l1 && Double.IsNaN l2))
+        && Array.forall2 close ws1.GradW ws2.GradW
+        && Array.forall2 close ws1.GradB ws2.GradB
+        && Array.forall2 PerfGen.sameBits ws1.Delta ws2.Delta
 
     [<Property>]
     let ``backprop gradient: deltas bit-identical, gradients up to summation order`` (PerfSeed seed) =
