@@ -469,3 +469,395 @@ module internal FusedKernels =
             let row = a.Slice(i * lda, k)
             for j in 0 .. n - 1 do
                 c[i * ldc + j] <- System.Numerics.Tensors.TensorPrimitives.Dot(row, b.Slice(j * ldb, k))
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Sheaf-training step of a network with one hidden layer and narrow input/output: one pass per hidden row
+    // computes the row's residual, its back-pull, both weight-gradient contributions and the bias sum from the
+    // old state, then updates the row in place. The 30×m hidden blocks are read once per step instead of five
+    // times (residual GEMM, subtract, gradient dots, bias sums, stalk update).
+
+    /// Widest input and output layer the fused pass handles: its accumulators (one vector per gradient entry)
+    /// and broadcast weights must stay in the 32 zmm registers.
+    [<Literal>]
+    let FusedTrainMaxWidth = 4
+
+    let private validateTrainRow
+        (n: int, nIn: int, nNext: int, z: Span<float>, a: Span<float>, prev: ReadOnlySpan<float>, ldPrev: int,
+         w: ReadOnlySpan<float>, rNext: ReadOnlySpan<float>, ldNext: int, wNext: ReadOnlySpan<float>, gRow: Span<float>, gCol: Span<float>) =
+        if nIn < 1 || nIn > FusedTrainMaxWidth then invalidArg (nameof nIn) (sprintf "Must be in 1..%d (got %d)." FusedTrainMaxWidth nIn)
+        if nNext < 1 || nNext > FusedTrainMaxWidth then invalidArg (nameof nNext) (sprintf "Must be in 1..%d (got %d)." FusedTrainMaxWidth nNext)
+        if ldPrev < n then invalidArg (nameof ldPrev) "Smaller than the row length."
+        if ldNext < n then invalidArg (nameof ldNext) "Smaller than the row length."
+        Guard.atLeast (nameof z) n z.Length
+        Guard.atLeast (nameof a) n a.Length
+        Guard.atLeast (nameof w) nIn w.Length
+        Guard.atLeast (nameof wNext) nNext wNext.Length
+        Guard.atLeast (nameof gRow) nIn gRow.Length
+        Guard.atLeast (nameof gCol) nNext gCol.Length
+        if n > 0 then
+            Guard.atLeast (nameof prev) ((nIn - 1) * ldPrev + n) prev.Length
+            Guard.atLeast (nameof rNext) ((nNext - 1) * ldNext + n) rNext.Length
+
+    /// <summary>Scalar twin of the fused hidden-row pass (defines it). For j &lt; n, from the old z_j, a_j:
+    /// <code>
+    /// r_j    = (fma-chain_p w_p·prev[p, j] from 0) + bias − z_j        (the residual GEMM's order)
+    /// back_j = fma-chain_q wNext_q·rNext[q, j] from 0                 (the back-pull GEMM's order)
+    /// gRow_p = Σ_j r_j·prev[p, j],  gCol_q = Σ_j rNext[q, j]·a_j (old a),  returned bias sum Σ_j r_j
+    /// </code>
+    /// then z, a ← the `trainHiddenReference` update with r and back. Rows of prev / rNext are ldPrev / ldNext
+    /// apart. Returns struct (max |Δ| over z and a (NaN-propagating), Σ_j r_j).</summary>
+    let trainHiddenRowFusedReference
+        (n: int, nIn: int, nNext: int, z: Span<float>, a: Span<float>, prev: ReadOnlySpan<float>, ldPrev: int,
+         w: ReadOnlySpan<float>, bias: float, rNext: ReadOnlySpan<float>, ldNext: int, wNext: ReadOnlySpan<float>,
+         gRow: Span<float>, gCol: Span<float>, s: float)
+        : struct (float * float) =
+        validateTrainRow (n, nIn, nNext, z, a, prev, ldPrev, w, rNext, ldNext, wNext, gRow, gCol)
+        for p in 0 .. nIn - 1 do
+            gRow[p] <- 0.0
+        for q in 0 .. nNext - 1 do
+            gCol[q] <- 0.0
+        let mutable change = 0.0
+        let mutable biasSum = 0.0
+        for j in 0 .. n - 1 do
+            let zi = z[j]
+            let ai = a[j]
+            let mutable acc = 0.0
+            for p in 0 .. nIn - 1 do
+                acc <- Math.FusedMultiplyAdd(w[p], prev[p * ldPrev + j], acc)
+            let r = (acc + bias) - zi
+            let mutable back = 0.0
+            for q in 0 .. nNext - 1 do
+                back <- Math.FusedMultiplyAdd(wNext[q], rNext[q * ldNext + j], back)
+            for p in 0 .. nIn - 1 do
+                gRow[p] <- gRow[p] + r * prev[p * ldPrev + j]
+            for q in 0 .. nNext - 1 do
+                gCol[q] <- gCol[q] + rNext[q * ldNext + j] * ai
+            biasSum <- biasSum + r
+            let struct (zNew, aNew) =
+                if zi >= 0.0 then struct (zi + s * (r + -(zi - ai)), ai + s * (-(ai - zi) + -back))
+                else struct (zi + s * r, ai + s * (-ai + -back))
+            change <- maxNan (maxNan change (abs (zNew - zi))) (abs (aNew - ai))
+            z[j] <- zNew
+            a[j] <- aNew
+        struct (change, biasSum)
+
+    /// <summary>The fused hidden-row pass (Vector512, scalar tail; without Vector512 the tail does all of it):
+    /// z and a bit-identical to the twin, the same maximum; gRow, gCol and the bias sum accumulated in vector
+    /// lanes (summation order differs from the twin).</summary>
+    let trainHiddenRowFused
+        (n: int, nIn: int, nNext: int, z: Span<float>, a: Span<float>, prev: ReadOnlySpan<float>, ldPrev: int,
+         w: ReadOnlySpan<float>, bias: float, rNext: ReadOnlySpan<float>, ldNext: int, wNext: ReadOnlySpan<float>,
+         gRow: Span<float>, gCol: Span<float>, s: float)
+        : struct (float * float) =
+        validateTrainRow (n, nIn, nNext, z, a, prev, ldPrev, w, rNext, ldNext, wNext, gRow, gCol)
+        use pz = fixed &MemoryMarshal.GetReference z
+        use pa = fixed &MemoryMarshal.GetReference a
+        use px = fixed &MemoryMarshal.GetReference prev
+        use pn = fixed &MemoryMarshal.GetReference rNext
+        // Unused rows alias row 0 and are never read (every use is guarded by nIn / nNext).
+        let x0 = px
+        let x1 = if nIn > 1 then NativePtr.add px ldPrev else px
+        let x2 = if nIn > 2 then NativePtr.add px (2 * ldPrev) else px
+        let x3 = if nIn > 3 then NativePtr.add px (3 * ldPrev) else px
+        let n0 = pn
+        let n1 = if nNext > 1 then NativePtr.add pn ldNext else pn
+        let n2 = if nNext > 2 then NativePtr.add pn (2 * ldNext) else pn
+        let n3 = if nNext > 3 then NativePtr.add pn (3 * ldNext) else pn
+        // Weights of unused rows are 0 and never enter a sum (guarded as above).
+        let wa0 = w[0]
+        let wa1 = if nIn > 1 then w[1] else 0.0
+        let wa2 = if nIn > 2 then w[2] else 0.0
+        let wa3 = if nIn > 3 then w[3] else 0.0
+        let va0 = wNext[0]
+        let va1 = if nNext > 1 then wNext[1] else 0.0
+        let va2 = if nNext > 2 then wNext[2] else 0.0
+        let va3 = if nNext > 3 then wNext[3] else 0.0
+        let mutable g0 = 0.0
+        let mutable g1 = 0.0
+        let mutable g2 = 0.0
+        let mutable g3 = 0.0
+        let mutable h0 = 0.0
+        let mutable h1 = 0.0
+        let mutable h2 = 0.0
+        let mutable h3 = 0.0
+        let mutable biasSum = 0.0
+        let mutable change = 0.0
+        let mutable nanSeen = false
+        let mutable i = 0
+        if Vector512.IsHardwareAccelerated && n >= 8 then
+            let sv = Vector512.Create s
+            let bv = Vector512.Create bias
+            let w0 = Vector512.Create(wa0)
+            let w1 = Vector512.Create(wa1)
+            let w2 = Vector512.Create(wa2)
+            let w3 = Vector512.Create(wa3)
+            let v0 = Vector512.Create(va0)
+            let v1 = Vector512.Create(va1)
+            let v2 = Vector512.Create(va2)
+            let v3 = Vector512.Create(va3)
+            let mutable gv0 = Vector512<float>.Zero
+            let mutable gv1 = Vector512<float>.Zero
+            let mutable gv2 = Vector512<float>.Zero
+            let mutable gv3 = Vector512<float>.Zero
+            let mutable hv0 = Vector512<float>.Zero
+            let mutable hv1 = Vector512<float>.Zero
+            let mutable hv2 = Vector512<float>.Zero
+            let mutable hv3 = Vector512<float>.Zero
+            let mutable sumv = Vector512<float>.Zero
+            let mutable m0 = Vector512<float>.Zero
+            let mutable bad = Vector512<float>.Zero
+            while i + 8 <= n do
+                let zv = ld512 pz i
+                let av = ld512 pa i
+                let p0 = ld512 x0 i
+                let mutable acc = Vector512.FusedMultiplyAdd(w0, p0, Vector512<float>.Zero)
+                if nIn > 1 then acc <- Vector512.FusedMultiplyAdd(w1, ld512 x1 i, acc)
+                if nIn > 2 then acc <- Vector512.FusedMultiplyAdd(w2, ld512 x2 i, acc)
+                if nIn > 3 then acc <- Vector512.FusedMultiplyAdd(w3, ld512 x3 i, acc)
+                let rv = (acc + bv) - zv
+                let q0 = ld512 n0 i
+                let mutable back = Vector512.FusedMultiplyAdd(v0, q0, Vector512<float>.Zero)
+                hv0 <- hv0 + q0 * av
+                if nNext > 1 then
+                    let q1 = ld512 n1 i
+                    back <- Vector512.FusedMultiplyAdd(v1, q1, back)
+                    hv1 <- hv1 + q1 * av
+                if nNext > 2 then
+                    let q2 = ld512 n2 i
+                    back <- Vector512.FusedMultiplyAdd(v2, q2, back)
+                    hv2 <- hv2 + q2 * av
+                if nNext > 3 then
+                    let q3 = ld512 n3 i
+                    back <- Vector512.FusedMultiplyAdd(v3, q3, back)
+                    hv3 <- hv3 + q3 * av
+                gv0 <- gv0 + rv * p0
+                if nIn > 1 then gv1 <- gv1 + rv * ld512 x1 i
+                if nIn > 2 then gv2 <- gv2 + rv * ld512 x2 i
+                if nIn > 3 then gv3 <- gv3 + rv * ld512 x3 i
+                sumv <- sumv + rv
+                let active = Vector512.GreaterThanOrEqual(zv, Vector512<float>.Zero)
+                let zNew = zv + sv * Vector512.ConditionalSelect(active, rv + -(zv - av), rv)
+                let aNew = av + sv * (Vector512.ConditionalSelect(active, -(av - zv), -av) + -back)
+                st512 pz i zNew
+                st512 pa i aNew
+                let dz = Vector512.Abs(zNew - zv)
+                let da = Vector512.Abs(aNew - av)
+                m0 <- Vector512.MaxNative(m0, Vector512.MaxNative(dz, da))
+                bad <- bad ||| Vector512.OnesComplement(Vector512.Equals(dz, dz) &&& Vector512.Equals(da, da))
+                i <- i + 8
+            for lane in 0 .. 7 do
+                change <- max change (m0.GetElement lane)
+            nanSeen <- Vector512.ExtractMostSignificantBits bad <> 0UL
+            g0 <- Vector512.Sum gv0
+            g1 <- Vector512.Sum gv1
+            g2 <- Vector512.Sum gv2
+            g3 <- Vector512.Sum gv3
+            h0 <- Vector512.Sum hv0
+            h1 <- Vector512.Sum hv1
+            h2 <- Vector512.Sum hv2
+            h3 <- Vector512.Sum hv3
+            biasSum <- Vector512.Sum sumv
+        while i < n do
+            let zi = NativePtr.get pz i
+            let ai = NativePtr.get pa i
+            let mutable acc = Math.FusedMultiplyAdd(wa0, NativePtr.get x0 i, 0.0)
+            if nIn > 1 then acc <- Math.FusedMultiplyAdd(wa1, NativePtr.get x1 i, acc)
+            if nIn > 2 then acc <- Math.FusedMultiplyAdd(wa2, NativePtr.get x2 i, acc)
+            if nIn > 3 then acc <- Math.FusedMultiplyAdd(wa3, NativePtr.get x3 i, acc)
+            let r = (acc + bias) - zi
+            let mutable back = Math.FusedMultiplyAdd(va0, NativePtr.get n0 i, 0.0)
+            h0 <- h0 + NativePtr.get n0 i * ai
+            if nNext > 1 then
+                back <- Math.FusedMultiplyAdd(va1, NativePtr.get n1 i, back)
+                h1 <- h1 + NativePtr.get n1 i * ai
+            if nNext > 2 then
+                back <- Math.FusedMultiplyAdd(va2, NativePtr.get n2 i, back)
+                h2 <- h2 + NativePtr.get n2 i * ai
+            if nNext > 3 then
+                back <- Math.FusedMultiplyAdd(va3, NativePtr.get n3 i, back)
+                h3 <- h3 + NativePtr.get n3 i * ai
+            g0 <- g0 + r * NativePtr.get x0 i
+            if nIn > 1 then g1 <- g1 + r * NativePtr.get x1 i
+            if nIn > 2 then g2 <- g2 + r * NativePtr.get x2 i
+            if nIn > 3 then g3 <- g3 + r * NativePtr.get x3 i
+            biasSum <- biasSum + r
+            let struct (zNew, aNew) =
+                if zi >= 0.0 then struct (zi + s * (r + -(zi - ai)), ai + s * (-(ai - zi) + -back))
+                else struct (zi + s * r, ai + s * (-ai + -back))
+            change <- maxNan (maxNan change (abs (zNew - zi))) (abs (aNew - ai))
+            NativePtr.set pz i zNew
+            NativePtr.set pa i aNew
+            i <- i + 1
+        gRow[0] <- g0
+        if nIn > 1 then gRow[1] <- g1
+        if nIn > 2 then gRow[2] <- g2
+        if nIn > 3 then gRow[3] <- g3
+        gCol[0] <- h0
+        if nNext > 1 then gCol[1] <- h1
+        if nNext > 2 then gCol[2] <- h2
+        if nNext > 3 then gCol[3] <- h3
+        struct ((if nanSeen then nan else change), biasSum)
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Backprop of a network with one narrow hidden layer: one pass per hidden row computes the row's delta
+    // (back-pull of the output delta, ReLU mask), both layers' gradient entries of that row and its bias sum.
+
+    let private validateBackpropRow
+        (n: int, nIn: int, nNext: int, z: ReadOnlySpan<float>, a: ReadOnlySpan<float>, prev: ReadOnlySpan<float>, ldPrev: int,
+         deltaNext: ReadOnlySpan<float>, ldNext: int, wNext: ReadOnlySpan<float>, delta: Span<float>, gRow: Span<float>, gCol: Span<float>) =
+        if nIn < 1 || nIn > FusedTrainMaxWidth then invalidArg (nameof nIn) (sprintf "Must be in 1..%d (got %d)." FusedTrainMaxWidth nIn)
+        if nNext < 1 || nNext > FusedTrainMaxWidth then invalidArg (nameof nNext) (sprintf "Must be in 1..%d (got %d)." FusedTrainMaxWidth nNext)
+        if ldPrev < n then invalidArg (nameof ldPrev) "Smaller than the row length."
+        if ldNext < n then invalidArg (nameof ldNext) "Smaller than the row length."
+        Guard.atLeast (nameof z) n z.Length
+        Guard.atLeast (nameof a) n a.Length
+        Guard.atLeast (nameof delta) n delta.Length
+        Guard.atLeast (nameof wNext) nNext wNext.Length
+        Guard.atLeast (nameof gRow) nIn gRow.Length
+        Guard.atLeast (nameof gCol) nNext gCol.Length
+        if n > 0 then
+            Guard.atLeast (nameof prev) ((nIn - 1) * ldPrev + n) prev.Length
+            Guard.atLeast (nameof deltaNext) ((nNext - 1) * ldNext + n) deltaNext.Length
+
+    /// <summary>Scalar twin of the fused backprop hidden-row pass (defines it). For j &lt; n:
+    /// <code>
+    /// delta_j = z_j &gt; 0 ? (fma-chain_q wNext_q·deltaNext[q, j] from 0) : 0     (GEMM order, then reluBackward)
+    /// gRow_p = Σ_j delta_j·prev[p, j],  gCol_q = Σ_j deltaNext[q, j]·a_j,  returned Σ_j delta_j
+    /// </code>
+    /// Rows of prev / deltaNext are ldPrev / ldNext apart.</summary>
+    let backpropHiddenRowFusedReference
+        (n: int, nIn: int, nNext: int, z: ReadOnlySpan<float>, a: ReadOnlySpan<float>, prev: ReadOnlySpan<float>, ldPrev: int,
+         deltaNext: ReadOnlySpan<float>, ldNext: int, wNext: ReadOnlySpan<float>, delta: Span<float>, gRow: Span<float>, gCol: Span<float>)
+        : float =
+        validateBackpropRow (n, nIn, nNext, z, a, prev, ldPrev, deltaNext, ldNext, wNext, delta, gRow, gCol)
+        for p in 0 .. nIn - 1 do
+            gRow[p] <- 0.0
+        for q in 0 .. nNext - 1 do
+            gCol[q] <- 0.0
+        let mutable sum = 0.0
+        for j in 0 .. n - 1 do
+            let mutable back = 0.0
+            for q in 0 .. nNext - 1 do
+                back <- Math.FusedMultiplyAdd(wNext[q], deltaNext[q * ldNext + j], back)
+            let d = if z[j] > 0.0 then back else 0.0
+            delta[j] <- d
+            for p in 0 .. nIn - 1 do
+                gRow[p] <- gRow[p] + d * prev[p * ldPrev + j]
+            for q in 0 .. nNext - 1 do
+                gCol[q] <- gCol[q] + deltaNext[q * ldNext + j] * a[j]
+            sum <- sum + d
+        sum
+
+    /// <summary>The fused backprop hidden-row pass (Vector512, scalar tail): delta bit-identical to the twin;
+    /// gRow, gCol and the sum accumulated in vector lanes (summation order differs).</summary>
+    let backpropHiddenRowFused
+        (n: int, nIn: int, nNext: int, z: ReadOnlySpan<float>, a: ReadOnlySpan<float>, prev: ReadOnlySpan<float>, ldPrev: int,
+         deltaNext: ReadOnlySpan<float>, ldNext: int, wNext: ReadOnlySpan<float>, delta: Span<float>, gRow: Span<float>, gCol: Span<float>)
+        : float =
+        validateBackpropRow (n, nIn, nNext, z, a, prev, ldPrev, deltaNext, ldNext, wNext, delta, gRow, gCol)
+        use pz = fixed &MemoryMarshal.GetReference z
+        use pa = fixed &MemoryMarshal.GetReference a
+        use px = fixed &MemoryMarshal.GetReference prev
+        use pn = fixed &MemoryMarshal.GetReference deltaNext
+        use pd = fixed &MemoryMarshal.GetReference delta
+        // Unused rows alias row 0 and are never read (every use is guarded by nIn / nNext).
+        let x0 = px
+        let x1 = if nIn > 1 then NativePtr.add px ldPrev else px
+        let x2 = if nIn > 2 then NativePtr.add px (2 * ldPrev) else px
+        let x3 = if nIn > 3 then NativePtr.add px (3 * ldPrev) else px
+        let n0 = pn
+        let n1 = if nNext > 1 then NativePtr.add pn ldNext else pn
+        let n2 = if nNext > 2 then NativePtr.add pn (2 * ldNext) else pn
+        let n3 = if nNext > 3 then NativePtr.add pn (3 * ldNext) else pn
+        let va0 = wNext[0]
+        let va1 = if nNext > 1 then wNext[1] else 0.0
+        let va2 = if nNext > 2 then wNext[2] else 0.0
+        let va3 = if nNext > 3 then wNext[3] else 0.0
+        let mutable g0 = 0.0
+        let mutable g1 = 0.0
+        let mutable g2 = 0.0
+        let mutable g3 = 0.0
+        let mutable h0 = 0.0
+        let mutable h1 = 0.0
+        let mutable h2 = 0.0
+        let mutable h3 = 0.0
+        let mutable sum = 0.0
+        let mutable i = 0
+        if Vector512.IsHardwareAccelerated && n >= 8 then
+            let v0 = Vector512.Create va0
+            let v1 = Vector512.Create va1
+            let v2 = Vector512.Create va2
+            let v3 = Vector512.Create va3
+            let mutable gv0 = Vector512<float>.Zero
+            let mutable gv1 = Vector512<float>.Zero
+            let mutable gv2 = Vector512<float>.Zero
+            let mutable gv3 = Vector512<float>.Zero
+            let mutable hv0 = Vector512<float>.Zero
+            let mutable hv1 = Vector512<float>.Zero
+            let mutable hv2 = Vector512<float>.Zero
+            let mutable hv3 = Vector512<float>.Zero
+            let mutable sumv = Vector512<float>.Zero
+            while i + 8 <= n do
+                let av = ld512 pa i
+                let q0 = ld512 n0 i
+                let mutable back = Vector512.FusedMultiplyAdd(v0, q0, Vector512<float>.Zero)
+                hv0 <- hv0 + q0 * av
+                if nNext > 1 then
+                    let q1 = ld512 n1 i
+                    back <- Vector512.FusedMultiplyAdd(v1, q1, back)
+                    hv1 <- hv1 + q1 * av
+                if nNext > 2 then
+                    let q2 = ld512 n2 i
+                    back <- Vector512.FusedMultiplyAdd(v2, q2, back)
+                    hv2 <- hv2 + q2 * av
+                if nNext > 3 then
+                    let q3 = ld512 n3 i
+                    back <- Vector512.FusedMultiplyAdd(v3, q3, back)
+                    hv3 <- hv3 + q3 * av
+                let d = Vector512.ConditionalSelect(Vector512.GreaterThan(ld512 pz i, Vector512<float>.Zero), back, Vector512<float>.Zero)
+                st512 pd i d
+                gv0 <- gv0 + d * ld512 x0 i
+                if nIn > 1 then gv1 <- gv1 + d * ld512 x1 i
+                if nIn > 2 then gv2 <- gv2 + d * ld512 x2 i
+                if nIn > 3 then gv3 <- gv3 + d * ld512 x3 i
+                sumv <- sumv + d
+                i <- i + 8
+            g0 <- Vector512.Sum gv0
+            g1 <- Vector512.Sum gv1
+            g2 <- Vector512.Sum gv2
+            g3 <- Vector512.Sum gv3
+            h0 <- Vector512.Sum hv0
+            h1 <- Vector512.Sum hv1
+            h2 <- Vector512.Sum hv2
+            h3 <- Vector512.Sum hv3
+            sum <- Vector512.Sum sumv
+        while i < n do
+            let ai = NativePtr.get pa i
+            let mutable back = Math.FusedMultiplyAdd(va0, NativePtr.get n0 i, 0.0)
+            h0 <- h0 + NativePtr.get n0 i * ai
+            if nNext > 1 then
+                back <- Math.FusedMultiplyAdd(va1, NativePtr.get n1 i, back)
+                h1 <- h1 + NativePtr.get n1 i * ai
+            if nNext > 2 then
+                back <- Math.FusedMultiplyAdd(va2, NativePtr.get n2 i, back)
+                h2 <- h2 + NativePtr.get n2 i * ai
+            if nNext > 3 then
+                back <- Math.FusedMultiplyAdd(va3, NativePtr.get n3 i, back)
+                h3 <- h3 + NativePtr.get n3 i * ai
+            let d = if NativePtr.get pz i > 0.0 then back else 0.0
+            NativePtr.set pd i d
+            g0 <- g0 + d * NativePtr.get x0 i
+            if nIn > 1 then g1 <- g1 + d * NativePtr.get x1 i
+            if nIn > 2 then g2 <- g2 + d * NativePtr.get x2 i
+            if nIn > 3 then g3 <- g3 + d * NativePtr.get x3 i
+            sum <- sum + d
+            i <- i + 1
+        gRow[0] <- g0
+        if nIn > 1 then gRow[1] <- g1
+        if nIn > 2 then gRow[2] <- g2
+        if nIn > 3 then gRow[3] <- g3
+        gCol[0] <- h0
+        if nNext > 1 then gCol[1] <- h1
+        if nNext > 2 then gCol[2] <- h2
+        if nNext > 3 then gCol[3] <- h3
+        sum

@@ -19,6 +19,9 @@ type internal BackpropWorkspace(mlp: Mlp, batch: int) =
     member _.GradW = gradW
     /// ∂L/∂b^(ℓ).
     member _.GradB = gradB
+    /// W^(2)[:, i] / ∇W^(2)[:, i] of the fused one-hidden-layer path (gathered / scattered per hidden row).
+    member val ColumnWeights = Array.zeroCreate<float> mlp.OutputDim
+    member val ColumnGradient = Array.zeroCreate<float> mlp.OutputDim
 
 /// The optimiser of the backprop baseline.
 type internal GradientMethod =
@@ -54,28 +57,54 @@ module internal Backprop =
         let k = mlp.HiddenCount
         let loss = Losses.value (mlp.Output, mlp.OutputDim, batch, ReadOnlySpan fw.Output, y)
         Losses.outputGradient (mlp.Output, mlp.OutputDim, batch, ReadOnlySpan fw.Output, y, Span ws.Delta[k])
-        for l in k .. -1 .. 0 do
-            let rows = mlp.Layers[l + 1]
-            let cols = mlp.Layers[l]
-            let delta = ws.Delta[l]
-            let previous = if l = 0 then x else ReadOnlySpan fw.A[l - 1]
-            if vectorised && rows * cols <= FusedKernels.SmallOuterEntries then
-                FusedKernels.multiplyTransposeBSmall (rows, cols, batch, ReadOnlySpan delta, batch, previous, batch, Span ws.GradW[l], cols)
-            else
-                Gemm.multiplyTransposeB (rows, cols, batch, ReadOnlySpan delta, batch, previous, batch, Span ws.GradW[l], cols, false)
-            let gb = ws.GradB[l]
-            for i in 0 .. rows - 1 do
-                if vectorised then gb[i] <- TensorPrimitives.Sum(ReadOnlySpan(delta, i * batch, batch))
+        if vectorised && Runtime.Intrinsics.Vector512.IsHardwareAccelerated && k = 1
+           && mlp.Layers[0] <= FusedKernels.FusedTrainMaxWidth && mlp.Layers[2] <= FusedKernels.FusedTrainMaxWidth then
+            // One narrow hidden layer: one fused pass per hidden row (δ₁ row, its ∇W₁ row, its ∇W₂ column and
+            // ∇b₁ entry) instead of the Wᵀδ GEMM, the ReLU mask and two gradient sweeps over the hidden block.
+            let nIn = mlp.Layers[0]
+            let hidden = mlp.Layers[1]
+            let nOut = mlp.Layers[2]
+            let delta2 = ws.Delta[1]
+            let delta1 = ws.Delta[0]
+            let w2 = mlp.Weights[1]
+            let g1 = ws.GradW[0]
+            let g2 = ws.GradW[1]
+            for q in 0 .. nOut - 1 do
+                ws.GradB[1][q] <- TensorPrimitives.Sum(ReadOnlySpan(delta2, q * batch, batch))
+            for i in 0 .. hidden - 1 do
+                for q in 0 .. nOut - 1 do
+                    ws.ColumnWeights[q] <- w2[q * hidden + i]
+                ws.GradB[0][i] <-
+                    FusedKernels.backpropHiddenRowFused (
+                        batch, nIn, nOut, ReadOnlySpan(fw.Z[0], i * batch, batch), ReadOnlySpan(fw.A[0], i * batch, batch),
+                        x, batch, ReadOnlySpan delta2, batch, ReadOnlySpan ws.ColumnWeights, Span(delta1, i * batch, batch),
+                        Span(g1, i * nIn, nIn), Span ws.ColumnGradient
+                    )
+                for q in 0 .. nOut - 1 do
+                    g2[q * hidden + i] <- ws.ColumnGradient[q]
+        else
+            for l in k .. -1 .. 0 do
+                let rows = mlp.Layers[l + 1]
+                let cols = mlp.Layers[l]
+                let delta = ws.Delta[l]
+                let previous = if l = 0 then x else ReadOnlySpan fw.A[l - 1]
+                if vectorised && rows * cols <= FusedKernels.SmallOuterEntries then
+                    FusedKernels.multiplyTransposeBSmall (rows, cols, batch, ReadOnlySpan delta, batch, previous, batch, Span ws.GradW[l], cols)
                 else
-                    let mutable sum = 0.0
-                    for j in 0 .. batch - 1 do
-                        sum <- sum + delta[i * batch + j]
-                    gb[i] <- sum
-            if l > 0 then
-                let below = ws.Delta[l - 1]
-                Gemm.multiplyTransposeA (cols, batch, rows, ReadOnlySpan mlp.Weights[l], cols, ReadOnlySpan delta, batch, Span below, batch, false)
-                if vectorised then FusedKernels.reluBackward (Span below, ReadOnlySpan fw.Z[l - 1])
-                else FusedKernels.reluBackwardReference (Span below, ReadOnlySpan fw.Z[l - 1])
+                    Gemm.multiplyTransposeB (rows, cols, batch, ReadOnlySpan delta, batch, previous, batch, Span ws.GradW[l], cols, false)
+                let gb = ws.GradB[l]
+                for i in 0 .. rows - 1 do
+                    if vectorised then gb[i] <- TensorPrimitives.Sum(ReadOnlySpan(delta, i * batch, batch))
+                    else
+                        let mutable sum = 0.0
+                        for j in 0 .. batch - 1 do
+                            sum <- sum + delta[i * batch + j]
+                        gb[i] <- sum
+                if l > 0 then
+                    let below = ws.Delta[l - 1]
+                    Gemm.multiplyTransposeA (cols, batch, rows, ReadOnlySpan mlp.Weights[l], cols, ReadOnlySpan delta, batch, Span below, batch, false)
+                    if vectorised then FusedKernels.reluBackward (Span below, ReadOnlySpan fw.Z[l - 1])
+                    else FusedKernels.reluBackwardReference (Span below, ReadOnlySpan fw.Z[l - 1])
         loss
 
     /// <summary>Runs the forward pass on (x, y) and fills the workspace with the exact gradient of the mean loss

@@ -47,7 +47,13 @@ type internal SheafStepWorkspace(mlp: Mlp, maxColumns: int) =
     let gradient = Array.init mlp.AffineCount (fun l -> Array.zeroCreate<float> (mlp.Layers[l + 1] * mlp.Layers[l]))
     let zOut = Array.zeroCreate<float> (mlp.OutputDim * maxColumns)
     let phi = Array.zeroCreate<float> (mlp.OutputDim * maxColumns)
+    let columnWeights = Array.zeroCreate<float> mlp.OutputDim
+    let columnGradient = Array.zeroCreate<float> mlp.OutputDim
     member _.MaxColumns = maxColumns
+    /// W^(2)[:, i] of the fused one-hidden-layer step (gathered per hidden row).
+    member _.ColumnWeights = columnWeights
+    /// G^(2)[:, i] of the fused one-hidden-layer step (scattered per hidden row).
+    member _.ColumnGradient = columnGradient
     /// r_ℓ = W^(ℓ)a^(ℓ−1) + b^(ℓ) − z^(ℓ) of the old state (n_ℓ × m, leading dimension m).
     member _.Residual = residual
     /// W^(ℓ+1)ᵀ r_{ℓ+1} for each hidden layer, from the old weights.
@@ -97,6 +103,74 @@ module internal SheafTraining =
     /// while the weights keep moving every step, so the stalks lag further behind their equilibrium (the fast/slow
     /// time-scale separation of §5.3 gets worse by the factor B/m), and with β unchanged the weight drift per
     /// sweep over the data equals the full-batch drift per step; keep β·B fixed when comparing.</remarks>
+    /// <summary>the general step for a network with one hidden layer whose input and output widths are at most
+    /// `FusedKernels.FusedTrainMaxWidth` (e.g. [2,30,1]): the output residual by GEMM, then one fused pass per
+    /// hidden row (`FusedKernels.trainHiddenRowFused`) that computes the hidden residual, the back-pull, the
+    /// row's gradient entries of both layers and its bias sum from the old state and updates the row in place.
+    /// The stalks are bit-identical to the general step's (the residual and back-pull are summed in the GEMM's FMA
+    /// order); the weight gradients and bias sums are summed in vector lanes (different rounding order).</summary>
+    let private stepFusedOneHidden
+        (mlp: Mlp, x: float[], y: float[], stalks: NetworkStalks, c0: int, m: int, settings: SheafTrainingSettings, ws: SheafStepWorkspace)
+        : float =
+        let batch = stalks.Batch
+        let s = settings.Alpha * settings.Dt
+        let dt = settings.Dt
+        let beta = settings.Beta
+        let gamma = settings.OutputCoupling
+        let nIn = mlp.Layers[0]
+        let hidden = mlp.Layers[1]
+        let nOut = mlp.Layers[2]
+        let a0 = stalks.A[0]
+        let z0 = stalks.Z[0]
+        let zLast = stalks.Z[1]
+        // Output residual r₂ = W₂a₁ + b₂ − z₂ from the old hidden a (before the fused pass moves it).
+        let r2 = ws.Residual[1]
+        Gemm.multiplyAddBias (nOut, m, hidden, ReadOnlySpan mlp.Weights[1], hidden, columns (a0, hidden, batch, c0, m), batch, ReadOnlySpan mlp.Biases[1], Span(r2, 0, nOut * m), m)
+        for i in 0 .. nOut - 1 do
+            let rr = Span(r2, i * m, m)
+            TensorPrimitives.Subtract(Span.op_Implicit rr, ReadOnlySpan(zLast, i * batch + c0, m), rr)
+            Array.blit zLast (i * batch + c0) ws.ZOut (i * m) m
+        Activations.applyOutput (mlp.Output, nOut, m, ReadOnlySpan(ws.ZOut, 0, nOut * m), Span(ws.Phi, 0, nOut * m))
+        let w1 = mlp.Weights[0]
+        let b1 = mlp.Biases[0]
+        let w2 = mlp.Weights[1]
+        let g1 = ws.Gradient[0]
+        let g2 = ws.Gradient[1]
+        let bias1Sums = ws.Back[0] // the fused pass needs no back-pull buffer; its first `hidden` entries hold the bias sums
+        let prev = columns (x, nIn, batch, c0, m)
+        let rNext = ReadOnlySpan(r2, 0, nOut * m)
+        let mutable change = 0.0
+        for i in 0 .. hidden - 1 do
+            for q in 0 .. nOut - 1 do
+                ws.ColumnWeights[q] <- w2[q * hidden + i]
+            let struct (c, biasSum) =
+                FusedKernels.trainHiddenRowFused (
+                    m, nIn, nOut, Span(z0, i * batch + c0, m), Span(a0, i * batch + c0, m), prev, batch,
+                    ReadOnlySpan(w1, i * nIn, nIn), b1[i], rNext, m, ReadOnlySpan ws.ColumnWeights,
+                    Span(g1, i * nIn, nIn), Span ws.ColumnGradient, s
+                )
+            for q in 0 .. nOut - 1 do
+                g2[q * hidden + i] <- ws.ColumnGradient[q]
+            bias1Sums[i] <- biasSum
+            change <- if Double.IsNaN c || c > change then c else change
+        for i in 0 .. nOut - 1 do
+            let zRow = Span(zLast, i * batch + c0, m)
+            let c =
+                FusedKernels.trainOutput (zRow, ReadOnlySpan(r2, i * m, m), ReadOnlySpan(ws.Phi, i * m, m), ReadOnlySpan(y, i * batch + c0, m), s, gamma)
+            change <- if Double.IsNaN c || c > change then c else change
+        // Weights and biases from the gradients of the old state, W + dt·(−β·G) as in the general step.
+        if beta <> 0.0 then
+            for i in 0 .. g1.Length - 1 do
+                w1[i] <- w1[i] + dt * (-beta * g1[i])
+            for i in 0 .. hidden - 1 do
+                b1[i] <- b1[i] + dt * (-beta * bias1Sums[i])
+            for i in 0 .. g2.Length - 1 do
+                w2[i] <- w2[i] + dt * (-beta * g2[i])
+            let b2 = mlp.Biases[1]
+            for i in 0 .. nOut - 1 do
+                b2[i] <- b2[i] + dt * (-beta * TensorPrimitives.Sum(ReadOnlySpan(r2, i * m, m)))
+        change
+
     let private stepWith
         (
             vectorised: bool,
@@ -200,10 +274,15 @@ module internal SheafTraining =
             change <- if Double.IsNaN c || c > change then c else change
         change
 
-    /// One joint step (see `stepWith`): fused vector kernels for the element-wise stalk updates; the stalks equal
-    /// those of `stepReference` bit for bit, the bias sums are vectorised (summation order differs).
+    /// One joint step (see `stepWith`): fused vector kernels for the element-wise stalk updates, and for one
+    /// narrow hidden layer with Vector512 the single fused pass of `stepFusedOneHidden`; the stalks equal those
+    /// of `stepReference` bit for bit, the weight gradients and bias sums are vectorised (summation order differs).
     let step (mlp: Mlp, x: float[], y: float[], stalks: NetworkStalks, c0: int, m: int, settings: SheafTrainingSettings, ws: SheafStepWorkspace) : float =
-        stepWith (true, mlp, x, y, stalks, c0, m, settings, ws)
+        if Runtime.Intrinsics.Vector512.IsHardwareAccelerated && mlp.HiddenCount = 1
+           && mlp.Layers[0] <= FusedKernels.FusedTrainMaxWidth && mlp.Layers[2] <= FusedKernels.FusedTrainMaxWidth then
+            stepFusedOneHidden (mlp, x, y, stalks, c0, m, settings, ws)
+        else
+            stepWith (true, mlp, x, y, stalks, c0, m, settings, ws)
 
     /// The scalar twin of `step` (the original element loops; the benchmark baseline).
     let stepReference (mlp: Mlp, x: float[], y: float[], stalks: NetworkStalks, c0: int, m: int, settings: SheafTrainingSettings, ws: SheafStepWorkspace) : float =
