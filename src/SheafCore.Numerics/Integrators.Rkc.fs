@@ -27,6 +27,8 @@ type internal IMeritField =
     inherit IVectorField
     /// M at the state passed to the last Evaluate.
     abstract LastMerit: float
+    /// An absolute bound on the round-off in LastMerit (0 when M is a sum of squares computed without cancellation).
+    abstract LastMeritRoundOff: float
 
 /// Settings of an adaptive RKC2 run.
 type internal RkcSettings =
@@ -463,7 +465,8 @@ module internal Rkc =
     /// transient accuracy nobody reads, and a right-hand side with jumps (ReLU switching) makes it crawl. Within a
     /// region where F is linear, a long damped Chebyshev step is a Chebyshev semi-iteration that reduces the slow
     /// modes in O(√κ) evaluations instead of Euler's O(κ). A step may raise M by 1e-12 relative (round-off near
-    /// the equilibrium). FinalTime is the sum of accepted step sizes (not an accurate trajectory time).
+    /// the equilibrium) plus the field's absolute round-off bound of M (a merit such as ½xᵀLx with pinned x can be
+    /// far smaller than its rounding error ε‖L‖‖x‖²). FinalTime is the sum of accepted step sizes (not an accurate trajectory time).
     /// Allocates nothing per step.
     /// </remarks>
     let descend
@@ -512,7 +515,7 @@ module internal Rkc =
             field.Evaluate(ReadOnlySpan yNew, Span fNew)
             evaluations <- evaluations + stages
             let newMerit = field.LastMerit
-            if Double.IsFinite newMerit && newMerit <= merit * (1.0 + 1e-12) + 1e-300 then
+            if Double.IsFinite newMerit && newMerit <= merit * (1.0 + 1e-12) + field.LastMeritRoundOff + 1e-300 then
                 accepted <- accepted + 1
                 time <- time + hStep
                 maxStagesUsed <- max maxStagesUsed stages

@@ -76,6 +76,8 @@ type internal NetworkHeatField
 
     interface IMeritField with
         member _.LastMerit = lastMerit
+        // A sum of squares: relative rounding only, covered by the descent's relative slack.
+        member _.LastMeritRoundOff = 0.0
 
     interface IVectorField with
         member _.Dimension = dimension

@@ -92,7 +92,7 @@ type internal SheafHeatResult =
 /// costs no extra product; RKC2 evaluates F(y_{n+1}) last in every accepted step, so the monitor always sees the
 /// product of the accepted state.</remarks>
 [<Sealed>]
-type internal PinnedHeatField(laplacian: SheafLaplacianMatrix, alpha: float, pins: SheafHeatPins) =
+type internal PinnedHeatField(laplacian: SheafLaplacianMatrix, alpha: float, pins: SheafHeatPins, normBound: float) =
     let n = laplacian.Dimension
     let lx = Array.zeroCreate<float> n
     let hasSoft = pins.SoftGamma.Length > 0
@@ -105,6 +105,7 @@ type internal PinnedHeatField(laplacian: SheafLaplacianMatrix, alpha: float, pin
     let mutable lastChangeState = Array.zeroCreate<float> n
     let mutable lastChange = nan
     let mutable lastMerit = nan
+    let mutable lastRoundOff = nan
     let traceSteps = ResizeArray<int>()
     let traceTimes = ResizeArray<float>()
     let energies = ResizeArray<float>()
@@ -136,6 +137,9 @@ type internal PinnedHeatField(laplacian: SheafLaplacianMatrix, alpha: float, pin
 
     /// E(x) = ½x·(Lx) + ½Σγ_i(x_i − target_i)² of the last evaluated state.
     member _.LastEnergy = lastMerit
+    /// Absolute round-off bound of LastEnergy: 1e-12·normBound·‖x‖², normBound ≥ ‖L + Γ‖ (the rounding error of
+    /// x·(Lx) is about ε‖L‖‖x‖²; 1e-12 leaves a wide margin).
+    member _.LastEnergyRoundOff = lastRoundOff
 
     /// ‖F‖_∞ over free coordinates (F is already zero on hard pins).
     member _.ResidualOf(f: ReadOnlySpan<float>) =
@@ -152,6 +156,7 @@ type internal PinnedHeatField(laplacian: SheafLaplacianMatrix, alpha: float, pin
 
     interface IMeritField with
         member _.LastMerit = lastMerit
+        member _.LastMeritRoundOff = lastRoundOff
 
     interface IVectorField with
         member _.Dimension = n
@@ -160,8 +165,10 @@ type internal PinnedHeatField(laplacian: SheafLaplacianMatrix, alpha: float, pin
             SheafLaplacian.apply (laplacian, x, Span lx)
             applications <- applications + 1
             let mutable energy = 0.0
+            let mutable xx = 0.0
             for i in 0 .. n - 1 do
                 energy <- energy + x[i] * lx[i]
+                xx <- xx + x[i] * x[i]
                 if pins.HardMask[i] then destination[i] <- 0.0
                 else destination[i] <- -alpha * lx[i]
             energy <- 0.5 * energy
@@ -173,6 +180,7 @@ type internal PinnedHeatField(laplacian: SheafLaplacianMatrix, alpha: float, pin
                         destination[i] <- destination[i] - alpha * g * d
                         energy <- energy + 0.5 * g * d * d
             lastMerit <- energy
+            lastRoundOff <- 1e-12 * normBound * xx
 
     interface IRkcMonitor with
         member this.Accepted(step: int, time: float, state: ReadOnlySpan<float>, derivative: ReadOnlySpan<float>) =
@@ -296,6 +304,13 @@ module internal SheafHeat =
                     bound <- max bound rowSum
         bound
 
+    /// ‖L + Γ‖ ≤ max row sum of |L| + max(1, max γ): the scale of the energy's rounding error.
+    let private energyNormBound (laplacian: SheafLaplacianMatrix, pins: SheafHeatPins) =
+        let mutable gammaMax = 1.0
+        for g in pins.SoftGamma do
+            gammaMax <- max gammaMax g
+        rowSumBound (laplacian, SheafHeatPins.None laplacian.Dimension, false) + gammaMax
+
     let private finishTrace (field: PinnedHeatField) =
         field.TraceSteps.ToArray(), field.TraceTimes.ToArray(), field.Energies.ToArray()
 
@@ -330,15 +345,10 @@ module internal SheafHeat =
         initial.CopyTo x
         for i in 0 .. n - 1 do
             if pins.HardMask[i] then x[i] <- pins.HardValues[i]
-        let field = PinnedHeatField(laplacian, settings.Alpha, pins)
+        let field = PinnedHeatField(laplacian, settings.Alpha, pins, energyNormBound (laplacian, pins))
         field.ResetMonitor(settings.Tolerance, settings.MinSteps, settings.EnergyEvery, Span<float>.op_Implicit x)
         let f = Array.zeroCreate<float> n
         let dt = settings.Dt
-        // Round-off floor for "energy grew": the error of x·(Lx) is about ε·‖L‖·‖x‖²; ‖L‖ ≤ the row-sum bound.
-        let lNorm = rowSumBound (laplacian, SheafHeatPins.None n, false)
-        let mutable gammaMax = 1.0
-        for g in pins.SoftGamma do
-            gammaMax <- max gammaMax g
         let mutable steps = 0
         let mutable converged = false
         let mutable diverged = false
@@ -360,13 +370,10 @@ module internal SheafHeat =
             steps <- steps + 1
             (field :> IVectorField).Evaluate(Span<float>.op_Implicit x, Span f)
             let energy = field.LastEnergy
-            let mutable xx = 0.0
-            for i in 0 .. n - 1 do
-                xx <- xx + x[i] * x[i]
             if not (Double.IsFinite change && Double.IsFinite energy) then
                 diverged <- true
                 reason <- sprintf "Non-finite state at step %d: reduce dt." steps
-            elif energy > previousEnergy + 1e-9 * abs previousEnergy + 1e-12 * (lNorm + gammaMax) * xx then
+            elif energy > previousEnergy + 1e-9 * abs previousEnergy + field.LastEnergyRoundOff then
                 diverged <- true
                 reason <- sprintf "The energy grew at step %d (%g → %g): dt is above the stability limit." steps previousEnergy energy
             previousEnergy <- energy
@@ -429,7 +436,7 @@ module internal SheafHeat =
         // A certified bound (Gershgorin): every step is then inside the stability interval, and the energy control
         // never has to catch an unstable mode. It costs no Laplacian product.
         let rho = settings.Alpha * rowSumBound (laplacian, pins, true)
-        let field = PinnedHeatField(laplacian, settings.Alpha, pins)
+        let field = PinnedHeatField(laplacian, settings.Alpha, pins, energyNormBound (laplacian, pins))
         field.ResetMonitor(settings.Tolerance, settings.MinSteps, settings.EnergyEvery, Span<float>.op_Implicit x)
         let result =
             Rkc.descend (field, rho, settings.MaximumStages, settings.Damping, settings.MaxSteps, x, field, RkcWorkspace n)
