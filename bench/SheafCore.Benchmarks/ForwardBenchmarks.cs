@@ -36,4 +36,8 @@ public class ForwardBenchmarks
 
     [Benchmark]
     public void UnitriangularSolve() => Numerics.UnitriangularSolve.solve(_mlp, _x, _stalks);
+
+    /// <summary>The plain forward pass with each layer's GEMM split over two threads (bit-identical result).</summary>
+    [Benchmark]
+    public void PlainForwardTwoThreads() => Forward.runParallel(_mlp, _x, _workspace, 2);
 }

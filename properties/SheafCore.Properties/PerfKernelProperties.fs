@@ -494,3 +494,29 @@ module ``Parallel GEMM`` =
     [<Xunit.Fact>]
     let ``a layer-sized product above the default threshold is bit-identical on two threads`` () =
         Xunit.Assert.True(case (Rng 5L) 130 1000 300 2 Gemm.ParallelFlopThreshold)
+
+    /// The forward pass and the unitriangular solve on two threads (layers above the default threshold) give the same
+    /// bits as on one thread, for every output activation.
+    [<FsCheck.Xunit.Property(MaxTest = 6)>]
+    let ``forward pass and unitriangular solve on two threads are bit-identical to one thread`` (seed: int) =
+        let rng = Rng(int64 seed)
+        let output = [| OutputActivation.Identity; OutputActivation.Sigmoid; OutputActivation.Softmax |][rng.NextInt(0, 3)]
+        let layers = [| rng.NextInt(100, 130); rng.NextInt(120, 160); rng.NextInt(2, 12) |]
+        let mlp = Mlp.HeInitialised(layers, output, int64 seed)
+        let batch = rng.NextInt(200, 260)
+        let x = Array.init (layers[0] * batch) (fun _ -> rng.Normal())
+        let one = ForwardWorkspace(mlp, batch)
+        let two = ForwardWorkspace(mlp, batch)
+        Forward.run (mlp, ReadOnlySpan x, one)
+        Forward.runParallel (mlp, ReadOnlySpan x, two, 2)
+        let s1 = NetworkStalks(mlp, batch)
+        let s2 = NetworkStalks(mlp, batch)
+        UnitriangularSolve.solve (mlp, ReadOnlySpan x, s1)
+        UnitriangularSolve.solveParallel (mlp, ReadOnlySpan x, s2, 2)
+        // The first layer is above Gemm.ParallelFlopThreshold, so the split really runs.
+        2.0 * float layers[1] * float batch * float layers[0] >= Gemm.ParallelFlopThreshold
+        && bits one.Output = bits two.Output
+        && Array.forall2 (fun (a: float[]) b -> bits a = bits b) one.Z two.Z
+        && bits s1.Output = bits s2.Output
+        && Array.forall2 (fun (a: float[]) b -> bits a = bits b) s1.Z s2.Z
+        && Array.forall2 (fun (a: float[]) b -> bits a = bits b) s1.A s2.A

@@ -112,8 +112,10 @@ module internal Forward =
         for i in 0 .. n - 1 do
             c.Slice(i * batch, batch).Fill bias[i]
 
-    /// Runs the forward pass on x (n0 × B feature-major) into the workspace.
-    let run (mlp: Mlp, x: ReadOnlySpan<float>, workspace: ForwardWorkspace) =
+    /// <summary>Runs the forward pass on x (n0 × B feature-major) into the workspace, each layer's GEMM split over up
+    /// to maxDegreeOfParallelism threads (column blocks of the batch, only above <c>Gemm.ParallelFlopThreshold</c>).
+    /// The result is bit-identical for every thread count (each output element is summed in the same order).</summary>
+    let runParallel (mlp: Mlp, x: ReadOnlySpan<float>, workspace: ForwardWorkspace, maxDegreeOfParallelism: int) =
         let batch = workspace.Batch
         Guard.length (nameof x) (mlp.InputDim * batch) x.Length
         let mutable previous = x
@@ -121,7 +123,10 @@ module internal Forward =
             let nOut = mlp.Layers[l + 1]
             let nIn = mlp.Layers[l]
             let z = Span<float>(workspace.Z[l])
-            Gemm.multiplyAddBias (nOut, batch, nIn, ReadOnlySpan mlp.Weights[l], nIn, previous, batch, ReadOnlySpan mlp.Biases[l], z, batch)
+            Gemm.multiplyAddBiasParallel (
+                nOut, batch, nIn, ReadOnlySpan mlp.Weights[l], nIn, previous, batch, ReadOnlySpan mlp.Biases[l], z, batch,
+                maxDegreeOfParallelism
+            )
             if l < mlp.HiddenCount then
                 Activations.relu (ReadOnlySpan workspace.Z[l], Span workspace.A[l])
                 previous <- ReadOnlySpan workspace.A[l]
@@ -132,6 +137,9 @@ module internal Forward =
             ReadOnlySpan workspace.Z[mlp.AffineCount - 1],
             Span workspace.Output
         )
+
+    /// Runs the forward pass on x (n0 × B feature-major) into the workspace, on the calling thread.
+    let run (mlp: Mlp, x: ReadOnlySpan<float>, workspace: ForwardWorkspace) = runParallel (mlp, x, workspace, 1)
 
 /// Conversions between sample-major rows (CSV, C# callers) and feature-major batches.
 [<RequireQualifiedAccess>]

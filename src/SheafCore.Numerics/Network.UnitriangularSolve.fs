@@ -40,10 +40,12 @@ type internal NetworkStalks(mlp: Mlp, batch: int) =
 module internal UnitriangularSolve =
 
     /// Weight block row ℓ (0-based l): z^(l+1) = b^(l+1) + W^(l+1)·previous, over the whole batch.
-    let private weightRow (mlp: Mlp, l: int, batch: int, previous: ReadOnlySpan<float>, z: Span<float>) =
+    let private weightRow (mlp: Mlp, l: int, batch: int, previous: ReadOnlySpan<float>, z: Span<float>, threads: int) =
         let nOut = mlp.Layers[l + 1]
         let nIn = mlp.Layers[l]
-        Gemm.multiplyAddBias (nOut, batch, nIn, ReadOnlySpan mlp.Weights[l], nIn, previous, batch, ReadOnlySpan mlp.Biases[l], z, batch)
+        Gemm.multiplyAddBiasParallel (
+            nOut, batch, nIn, ReadOnlySpan mlp.Weights[l], nIn, previous, batch, ReadOnlySpan mlp.Biases[l], z, batch, threads
+        )
 
     let private validate (mlp: Mlp, x: ReadOnlySpan<float>, stalks: NetworkStalks) =
         if isNull (box mlp) then nullArg (nameof mlp)
@@ -53,19 +55,24 @@ module internal UnitriangularSolve =
 
     /// <summary>Harmonic extension of the pinned input x (n0 × B feature-major): solves δ_Ω(σ) ω = −δ_U u
     /// where σ is the pattern of the solution itself (self-consistent: the mask of block a^(ℓ) is read from
-    /// the z^(ℓ) just solved, z ≥ 0 active). Writes every stalk, and a_out = φ(z^(k+1)).</summary>
-    let solve (mlp: Mlp, x: ReadOnlySpan<float>, stalks: NetworkStalks) =
+    /// the z^(ℓ) just solved, z ≥ 0 active). Writes every stalk, and a_out = φ(z^(k+1)). Each GEMM is split over up
+    /// to maxDegreeOfParallelism threads (batch column blocks, above <c>Gemm.ParallelFlopThreshold</c>); the result is
+    /// bit-identical for every thread count.</summary>
+    let solveParallel (mlp: Mlp, x: ReadOnlySpan<float>, stalks: NetworkStalks, maxDegreeOfParallelism: int) =
         validate (mlp, x, stalks)
         let batch = stalks.Batch
         let mutable previous = x
         for l in 0 .. mlp.AffineCount - 1 do
             let z = Span<float>(stalks.Z[l])
-            weightRow (mlp, l, batch, previous, z)
+            weightRow (mlp, l, batch, previous, z, maxDegreeOfParallelism)
             if l < mlp.HiddenCount then
                 // ReLU block row: a = R z with R = diag(z ≥ 0), i.e. a = z where z ≥ 0 and 0 elsewhere.
                 TriangularSolve.activeProjection (ro z, Span stalks.A[l])
                 previous <- ReadOnlySpan stalks.A[l]
         Activations.applyOutput (mlp.Output, mlp.OutputDim, batch, ReadOnlySpan stalks.Z[mlp.AffineCount - 1], Span stalks.Output)
+
+    /// The self-consistent solve (<c>solveParallel</c>) on the calling thread.
+    let solve (mlp: Mlp, x: ReadOnlySpan<float>, stalks: NetworkStalks) = solveParallel (mlp, x, stalks, 1)
 
     /// <summary>Solves δ_Ω(σ) ω = −δ_U u for a given pattern per sample: masks[l] is an n_{l+1} × B 0/1 block.
     /// For a pattern other than the solution's own this is not the forward pass, but it is still the unique
@@ -80,7 +87,7 @@ module internal UnitriangularSolve =
                 invalidArg (nameof masks) (sprintf "Mask %d must be %d × %d." (l + 1) mlp.Layers[l + 1] batch)
         let mutable previous = x
         for l in 0 .. mlp.AffineCount - 1 do
-            weightRow (mlp, l, batch, previous, Span stalks.Z[l])
+            weightRow (mlp, l, batch, previous, Span stalks.Z[l], 1)
             if l < mlp.HiddenCount then
                 TriangularSolve.applyMask (ReadOnlySpan masks[l], ReadOnlySpan stalks.Z[l], Span stalks.A[l])
                 previous <- ReadOnlySpan stalks.A[l]

@@ -44,7 +44,8 @@ public sealed class NetworkSheaf
         int batch = Network.CheckInputs(inputs, nameof(inputs));
         var x = Matrices.ToFeatureMajor(inputs, nameof(inputs));
         var stalks = new NetworkStalks(Network.Core, batch);
-        UnitriangularSolve.solve(Network.Core, x, stalks);
+        // Large layers split the batch columns over all cores; the result is bit-identical to one thread.
+        UnitriangularSolve.solveParallel(Network.Core, x, stalks, Gemm.DefaultParallelism);
         return new NetworkStalkState(Network, x, stalks);
     }
 

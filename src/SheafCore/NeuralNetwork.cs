@@ -140,7 +140,8 @@ public sealed class NeuralNetwork
         int batch = CheckInputs(inputs, nameof(inputs));
         var x = Matrices.ToFeatureMajor(inputs, nameof(inputs));
         var workspace = new ForwardWorkspace(Core, batch);
-        Numerics.Forward.run(Core, x, workspace);
+        // Large layers split the batch columns over all cores; the result is bit-identical to one thread.
+        Numerics.Forward.runParallel(Core, x, workspace, Gemm.DefaultParallelism);
         return Matrices.ToSampleMajor(workspace.Output, Core.OutputDim, batch);
     }
 
