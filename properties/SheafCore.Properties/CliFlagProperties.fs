@@ -87,13 +87,7 @@ let private scratch =
          let data = Path.Combine(root, "d.csv")
          File.WriteAllText(data, "x1,x2,y\n0.5,-0.3,0.2\n1,0.5,-0.1\n-0.2,0.4,0.3\n0.1,0.1,0\n")
          let graph = Path.Combine(root, "graph")
-         Directory.CreateDirectory graph |> ignore
-         let write (name: string) (text: string) = File.WriteAllText(Path.Combine(graph, name), text)
-         write "meta.csv" "key,value\nname,tiny\nnum_nodes,6\nnum_features,3\nnum_classes,2\n"
-         write "edges.csv" "source,target\n0,1\n1,2\n2,3\n3,4\n4,5\n5,0\n"
-         write "features.csv" "node,feature_index,value\n0,0,1\n1,1,1\n2,2,1\n3,0,1\n4,1,1\n5,2,1\n"
-         write "labels.csv" "node,label\n0,0\n1,1\n2,0\n3,1\n4,0\n5,1\n"
-         write "splits.csv" "node,s0,s1\n0,train,val\n1,train,test\n2,val,train\n3,test,train\n4,train,val\n5,test,train\n"
+         Generators.writeTinyGraph graph
          { Root = root; Model = model; Data = data; Graph = graph })
 
 /// A command line with its small, fast defaults; `out` is the file (or folder) it would write.

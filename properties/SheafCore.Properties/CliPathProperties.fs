@@ -72,13 +72,7 @@ let private scratch =
              let code, err = run args
              if code <> 0 then failwithf "setup run %A failed: %d %s" args code err
          let graph = Path.Combine(inputs, "graph")
-         Directory.CreateDirectory graph |> ignore
-         let write (name: string) (text: string) = File.WriteAllText(Path.Combine(graph, name), text)
-         write "meta.csv" "key,value\nname,tiny\nnum_nodes,6\nnum_features,3\nnum_classes,2\n"
-         write "edges.csv" "source,target\n0,1\n1,2\n2,3\n3,4\n4,5\n5,0\n"
-         write "features.csv" "node,feature_index,value\n0,0,1\n1,1,1\n2,2,1\n3,0,1\n4,1,1\n5,2,1\n"
-         write "labels.csv" "node,label\n0,0\n1,1\n2,0\n3,1\n4,0\n5,1\n"
-         write "splits.csv" "node,s0,s1\n0,train,val\n1,train,test\n2,val,train\n3,test,train\n4,train,val\n5,test,train\n"
+         Generators.writeTinyGraph graph
          // Root ignores folder permissions; probe once instead of guessing from the user name.
          let probe = Directory.CreateDirectory(Path.Combine(root, "probe")).FullName
          File.SetUnixFileMode(probe, UnixFileMode.UserRead ||| UnixFileMode.UserExecute)

@@ -186,3 +186,13 @@ type Arbitraries =
 let dot (a: float[]) (b: float[]) = Array.fold2 (fun acc x y -> acc + x * y) 0.0 a b
 
 let norm (a: float[]) = sqrt (dot a a)
+
+/// Writes a valid 6-node, 3-feature, 2-class graph folder (the nsd reader's five files) for CLI tests.
+let internal writeTinyGraph (folder: string) =
+    System.IO.Directory.CreateDirectory folder |> ignore
+    let write (name: string) (text: string) = System.IO.File.WriteAllText(System.IO.Path.Combine(folder, name), text)
+    write "meta.csv" "key,value\nname,tiny\nnum_nodes,6\nnum_features,3\nnum_classes,2\n"
+    write "edges.csv" "source,target\n0,1\n1,2\n2,3\n3,4\n4,5\n5,0\n"
+    write "features.csv" "node,feature_index,value\n0,0,1\n1,1,1\n2,2,1\n3,0,1\n4,1,1\n5,2,1\n"
+    write "labels.csv" "node,label\n0,0\n1,1\n2,0\n3,1\n4,0\n5,1\n"
+    write "splits.csv" "node,s0,s1\n0,train,val\n1,train,test\n2,val,train\n3,test,train\n4,train,val\n5,test,train\n"

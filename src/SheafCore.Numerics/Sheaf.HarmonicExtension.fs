@@ -117,6 +117,12 @@ module internal HarmonicExtension =
                 interior.Add i
         interior.ToArray(), boundary
 
+    /// The right-hand side −L_IB·x_B of the interior system L_II·x_I = −L_IB·x_B (boundary holds x_B, zero elsewhere).
+    let private interiorRightHandSide (laplacian: SheafLaplacianMatrix, interior: int[], boundary: float[]) =
+        let lb = Array.zeroCreate<float> laplacian.Dimension
+        SheafLaplacian.apply (laplacian, ReadOnlySpan boundary, Span lb)
+        Array.init interior.Length (fun i -> -lb[interior[i]])
+
     /// (‖L_II x_I + L_IB x_B‖, ‖L_IB x_B‖) for a full vector x, via the sparse Laplacian.
     let private residuals (laplacian: SheafLaplacianMatrix, interior: int[], solution: float[], boundary: float[]) =
         let n = laplacian.Dimension
@@ -156,9 +162,7 @@ module internal HarmonicExtension =
             invalidArg (nameof relativeTolerance) "Must be finite and non-negative."
         let n = sheaf.VertexCochainDim
         let laplacian = SheafLaplacian.assemble sheaf
-        let lb = Array.zeroCreate<float> n
-        SheafLaplacian.apply (laplacian, ReadOnlySpan boundary, Span lb)
-        let rhs = Array.init interior.Length (fun i -> -lb[interior[i]])
+        let rhs = interiorRightHandSide (laplacian, interior, boundary)
         let lii = Dense.select (SheafLaplacian.toDense laplacian) interior interior
         let solved = DenseFactor.solveSymmetric (lii, ReadOnlySpan rhs, relativeTolerance)
         let solution = Array.copy boundary
@@ -207,9 +211,7 @@ module internal HarmonicExtension =
         let interior, boundary = prepare (sheaf, boundaryMask, boundaryValues)
         let n = sheaf.VertexCochainDim
         let laplacian = SheafLaplacian.assemble sheaf
-        let lb = Array.zeroCreate<float> n
-        SheafLaplacian.apply (laplacian, ReadOnlySpan boundary, Span lb)
-        let rhs = Array.init interior.Length (fun i -> -lb[interior[i]])
+        let rhs = interiorRightHandSide (laplacian, interior, boundary)
         let diagonal = Array.zeroCreate<float> n
         SheafLaplacian.diagonal (laplacian, Span diagonal)
         let inverseDiagonal = Array.zeroCreate<float> interior.Length
@@ -327,9 +329,7 @@ module internal HarmonicExtension =
         match SparseCholesky.factor (interior.Length, rowPointers, columns, values, groupPointers, relativeTolerance, SparseLdltWorkspace.ForCurrentThread) with
         | ValueNone -> solveDense (sheaf, boundaryMask, boundaryValues, relativeTolerance)
         | ValueSome factor ->
-            let lb = Array.zeroCreate<float> n
-            SheafLaplacian.apply (laplacian, ReadOnlySpan boundary, Span lb)
-            let rhs = Array.init interior.Length (fun i -> -lb[interior[i]])
+            let rhs = interiorRightHandSide (laplacian, interior, boundary)
             let xI = Array.zeroCreate<float> interior.Length
             SparseCholesky.solve (factor, ReadOnlySpan rhs, Span xI, Span(Array.zeroCreate<float> interior.Length))
             let solution = Array.copy boundary
