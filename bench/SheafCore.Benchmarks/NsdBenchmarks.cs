@@ -37,7 +37,7 @@ public class NsdEpochBenchmarks
         return ["identity", "diag", "orth", "general"];
     }
 
-    private static string? ChameleonFolder()
+    internal static string? ChameleonFolder()
     {
         if (Environment.GetEnvironmentVariable("SHEAFCORE_DATA") is { Length: > 0 } env)
         {
@@ -91,5 +91,87 @@ public class NsdEpochBenchmarks
         NsdTraining.evaluate(_model, _train);
         NsdTraining.evaluate(_model, _test);
         return NsdTraining.evaluate(_model, _validation).Item2;
+    }
+}
+
+/// <summary>The refill of O(d)/Gen-NSD's normalised sheaf Laplacian on Chameleon's graph (d = 4), the step the block
+/// families repeat per layer and pass: writing the maps into the engine's sheaf, refilling L = δᵀδ, and refilling
+/// Δ = M L M with M_v = (L_vv + I)^{-1/2}. Baseline: one product Δ·Z with f = 32, the work that uses Δ.</summary>
+/// <remarks>Maps: orth = w·Q with Q from Householder of random parameters and w ∈ (0, 1) (as O(d)-NSD's),
+/// general = random entries. Needs the Chameleon folder like <see cref="NsdEpochBenchmarks"/>.</remarks>
+[MemoryDiagnoser]
+public class NsdRefreshBenchmarks
+{
+    private BlockNsdLaplacian _lap = null!;
+    private double[] _z = null!, _y = null!;
+    private const int D = 4, F = 32;
+
+    /// <summary>orth or general.</summary>
+    [ParamsSource(nameof(Families))]
+    public string Family = "orth";
+
+    /// <summary>Both families when Chameleon is present, none otherwise.</summary>
+    public static IEnumerable<string> Families() =>
+        NsdEpochBenchmarks.Families().Any() ? ["orth", "general"] : [];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var graph = GraphData.load(NsdEpochBenchmarks.ChameleonFolder()!);
+        var topology = new NsdTopology(graph.NodeCount, graph.Sources, graph.Targets);
+        _lap = new BlockNsdLaplacian(topology, D);
+        var rng = new Random(7);
+        var maps = _lap.Maps;
+        var p = new double[D * (D - 1) / 2];
+        var q = new double[D * D];
+        var work = new double[4 * D * D];
+        for (int i = 0; i < maps.Length / (D * D); i++)
+        {
+            if (Family == "orth")
+            {
+                for (int j = 0; j < p.Length; j++) p[j] = rng.NextDouble() * 2 - 1;
+                NsdMaps.householder(p, D, q, work);
+                double w = rng.NextDouble();
+                for (int j = 0; j < D * D; j++) maps[i * D * D + j] = w * q[j];
+            }
+            else
+            {
+                for (int j = 0; j < D * D; j++) maps[i * D * D + j] = rng.NextDouble() * 2 - 1;
+            }
+        }
+        _z = Enumerable.Range(0, graph.NodeCount * D * F).Select(_ => rng.NextDouble()).ToArray();
+        _y = new double[_z.Length];
+    }
+
+    /// <summary>Maps into the sheaf, L and Δ refilled (what every block-family layer does per pass).</summary>
+    [Benchmark]
+    public double Refresh()
+    {
+        _lap.Refresh();
+        return _lap.Normalised.Matrix.Values[0];
+    }
+
+    /// <summary>The refill of L = δᵀδ alone.</summary>
+    [Benchmark]
+    public double RefillL()
+    {
+        SheafLaplacian.refill(_lap.Sheaf, _lap.Laplacian);
+        return _lap.Laplacian.Values[0];
+    }
+
+    /// <summary>The refill of Δ from L alone (matrix roots and the two block products).</summary>
+    [Benchmark]
+    public double RefillNormalised()
+    {
+        SheafLaplacian.refillNormalised(_lap.Laplacian, _lap.Normalised);
+        return _lap.Normalised.Matrix.Values[0];
+    }
+
+    /// <summary>Baseline: one Δ·Z with f = 32 channels.</summary>
+    [Benchmark(Baseline = true)]
+    public double ApplyBlock()
+    {
+        NsdLaplacian.applyBlock(_lap, D, F, _z, _y);
+        return _y[0];
     }
 }

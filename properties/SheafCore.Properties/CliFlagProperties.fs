@@ -23,6 +23,7 @@ type private Kind =
     | Splits
     | Layers
     | RealList
+    | Rate
 
 let private inv (v: float) = v.ToString("R", CultureInfo.InvariantCulture)
 
@@ -63,6 +64,7 @@ let private bad (kind: Kind) : Gen<string> =
             [ Gen.elements [ "0,1"; "2"; "2,0,1"; "-2,3,1"; "2,a,1"; ""; "2,,1"; "2,99999999999,1"; "2;3;1"; "2.5,1" ]
               negativeInt |> Gen.map (sprintf "2,%s,1") ]
     | RealList -> Gen.oneof [ negativeReal; nonFinite; Gen.elements [ "abc"; "1e-3,x"; "1e-3,-1"; "NaN,1e-3" ] ]
+    | Rate -> Gen.oneof [ Gen.elements [ "1"; "1.0"; "1.5"; "1e300" ]; negativeReal; nonFinite; notANumber ]
 
 /// Legal values at the edge of sense (huge finite rates): success or a clean failure are both fine.
 let private extreme (kind: Kind) : Gen<string> option =
@@ -120,7 +122,10 @@ let private targets (s: Scratch) (out: string) =
         Flags = [ "--seed", Seed ] }
       { Name = "nsd"
         Defaults = [ "--dataset", s.Graph; "--splits", "0"; "--epochs", "2"; "--report", out ]
-        Flags = [ "--seed", LongSeed; "--epochs", PositiveInt; "--patience", PositiveInt; "--splits", Splits ] }
+        Flags =
+          [ "--seed", LongSeed; "--epochs", PositiveInt; "--patience", PositiveInt; "--splits", Splits
+            "--stalk-dim", PositiveInt; "--layers", NonNegativeInt; "--hidden", PositiveInt; "--dropout", Rate
+            "--input-dropout", Rate; "--lr", PositiveReal; "--weight-decay", NonNegativeReal; "--sheaf-decay", NonNegativeReal ] }
       { Name = "sweep beta"
         Defaults = [ "--model", s.Model; "--train", s.Data; "--steps", "10"; "--betas", "1e-3"; "--out", out ]
         Flags = [ "--steps", PositiveInt; "--dt", PositiveReal; "--alpha", PositiveReal; "--stalk-seed", Seed; "--betas", RealList ] }

@@ -112,6 +112,16 @@ module internal SheafLaplacian =
                 (nameof laplacian)
                 "The Laplacian was assembled from a sheaf with a different graph or stalk dimensions."
 
+    /// target[j] += x[j]·c, the same rounding as TensorPrimitives.MultiplyAdd (a product, then a sum; no fused
+    /// multiply-add). Below 8 entries a plain loop: the library call's set-up costs more than the arithmetic
+    /// for the 2–5 wide rows of small stalks (NSD's refills), and the bits are the same either way.
+    let private multiplyAddRow (x: ReadOnlySpan<float>, c: float, target: Span<float>) =
+        if x.Length < 8 then
+            for j in 0 .. x.Length - 1 do
+                target[j] <- x[j] * c + target[j]
+        else
+            TensorPrimitives.MultiplyAdd(x, c, ro target, target)
+
     /// block (d_a × d_b, row-major) += sign · F_aᵀ·F_b for incidences a, b of the same edge.
     let private accumulateProduct (sheaf: CellularSheaf, ia: int, ib: int, sign: float, block: Span<float>) =
         let de = sheaf.EdgeDims[ia / 2]
@@ -131,8 +141,7 @@ module internal SheafLaplacian =
                 for i in 0 .. da - 1 do
                     let coefficient = sign * values[ma + r * da + i]
                     if coefficient <> 0.0 then
-                        let target = block.Slice(i * db, db)
-                        TensorPrimitives.MultiplyAdd(rowB, coefficient, ro target, target)
+                        multiplyAddRow (rowB, coefficient, block.Slice(i * db, db))
         elif denseB then
             // F_a diagonal (d_a = d_e): block row i = a_i · row i of F_b.
             for i in 0 .. de - 1 do
@@ -151,14 +160,31 @@ module internal SheafLaplacian =
                 let b = if familyB = RestrictionFamily.Identity then 1.0 else values[mb + i]
                 block[i * de + i] <- block[i * de + i] + sign * a * b
 
-    /// <summary>Recomputes the values of L in place from the sheaf's current maps (no allocation).</summary>
-    /// <param name="sheaf">A sheaf with the same graph and stalk dimensions as the one assembled from.</param>
-    /// <param name="laplacian">The matrix to overwrite.</param>
-    /// <exception cref="System.ArgumentException">The structures differ.</exception>
-    let refill (sheaf: CellularSheaf, laplacian: SheafLaplacianMatrix) : unit =
-        if isNull sheaf then nullArg (nameof sheaf)
-        if isNull laplacian then nullArg (nameof laplacian)
-        requireSameStructure (sheaf, laplacian)
+    /// refill's fast path when every map is Dense d×d at i·d²: the same products in the same order as
+    /// accumulateProduct (so the same bits), without its per-block family dispatch and slicing — NSD refills
+    /// ~10⁵ small blocks per layer.
+    let private refillUniformDense (sheaf: CellularSheaf, laplacian: SheafLaplacianMatrix, d: int) =
+        let maps = sheaf.MapValues
+        let out = laplacian.Values
+        let offsets = laplacian.BlockOffsets
+        let positions = laplacian.EdgeBlockPositions
+        let dd = d * d
+        for e in 0 .. sheaf.EdgeCount - 1 do
+            for side in 0 .. 3 do
+                let o = offsets[positions[4 * e + side]]
+                let ma = (if side = 1 || side = 3 then 2 * e + 1 else 2 * e) * dd
+                let mb = (if side = 1 || side = 2 then 2 * e + 1 else 2 * e) * dd
+                let sign = if side < 2 then 1.0 else -1.0
+                for r in 0 .. d - 1 do
+                    for i in 0 .. d - 1 do
+                        let coefficient = sign * maps[ma + r * d + i]
+                        if coefficient <> 0.0 then
+                            for j in 0 .. d - 1 do
+                                out[o + i * d + j] <- maps[mb + r * d + j] * coefficient + out[o + i * d + j]
+
+    /// The general refill (any families and dimensions), block by block through accumulateProduct; also the
+    /// reference twin of the uniform dense fast path.
+    let internal refillReference (sheaf: CellularSheaf, laplacian: SheafLaplacianMatrix) : unit =
         let values = Span<float>(laplacian.Values)
         values.Clear()
         let offsets = laplacian.BlockOffsets
@@ -172,6 +198,21 @@ module internal SheafLaplacian =
                 let ia = if side = 1 || side = 3 then 2 * e + 1 else 2 * e
                 let ib = if side = 1 || side = 2 then 2 * e + 1 else 2 * e
                 accumulateProduct (sheaf, ia, ib, (if side < 2 then 1.0 else -1.0), block)
+
+    /// <summary>Recomputes the values of L in place from the sheaf's current maps (no allocation).</summary>
+    /// <param name="sheaf">A sheaf with the same graph and stalk dimensions as the one assembled from.</param>
+    /// <param name="laplacian">The matrix to overwrite.</param>
+    /// <exception cref="System.ArgumentException">The structures differ.</exception>
+    let refill (sheaf: CellularSheaf, laplacian: SheafLaplacianMatrix) : unit =
+        if isNull sheaf then nullArg (nameof sheaf)
+        if isNull laplacian then nullArg (nameof laplacian)
+        requireSameStructure (sheaf, laplacian)
+        let d = sheaf.UniformDenseDimension
+        if d > 0 then
+            Array.Clear laplacian.Values
+            refillUniformDense (sheaf, laplacian, d)
+        else
+            refillReference (sheaf, laplacian)
 
     /// <summary>Builds the block sparsity pattern of L from the sheaf's graph and fills its values.</summary>
     /// <remarks>Each row holds its diagonal block and one block per distinct neighbour, sorted; parallel
@@ -507,11 +548,14 @@ module internal SheafLaplacian =
             lValues.Slice(block, d * d).CopyTo a
             DenseFactor.jacobiInPlace (a, d, vectors)
             let m = scaling.Slice(normalised.ScalingOffsets[v], d * d)
+            // √(λ_k + 1) once per eigenvalue, kept in the diagonal of `a` (read only there from now on).
+            for k in 0 .. d - 1 do
+                a[k * d + k] <- sqrt (max a[k * d + k] 0.0 + 1.0)
             for i in 0 .. d - 1 do
                 for j in 0 .. d - 1 do
                     let mutable acc = 0.0
                     for k in 0 .. d - 1 do
-                        acc <- acc + vectors[i * d + k] * vectors[j * d + k] / sqrt (max a[k * d + k] 0.0 + 1.0)
+                        acc <- acc + vectors[i * d + k] * vectors[j * d + k] / a[k * d + k]
                     m[i * d + j] <- acc
         let scalingRo = ReadOnlySpan<float>(normalised.ScalingValues)
         let product = Span<float>(normalised.ProductWorkspace)
@@ -530,14 +574,14 @@ module internal SheafLaplacian =
                 for i in 0 .. dv - 1 do
                     let row = p.Slice(i * du, du)
                     for r in 0 .. dv - 1 do
-                        TensorPrimitives.MultiplyAdd(lk.Slice(r * du, du), mv[i * dv + r], ro row, row)
+                        multiplyAddRow (lk.Slice(r * du, du), mv[i * dv + r], row)
                 // Δ_vu = product·M_u: row i = Σ_r product[i, r]·(row r of M_u).
                 let target = out.Slice(laplacian.BlockOffsets[k], dv * du)
                 target.Clear()
                 for i in 0 .. dv - 1 do
                     let row = target.Slice(i * du, du)
                     for r in 0 .. du - 1 do
-                        TensorPrimitives.MultiplyAdd(mu.Slice(r * du, du), p[i * du + r], ro row, row)
+                        multiplyAddRow (mu.Slice(r * du, du), p[i * du + r], row)
 
     /// <summary>Builds the normalised Laplacian (scaling blocks + Δ values) from an assembled L.</summary>
     let assembleNormalised (laplacian: SheafLaplacianMatrix) : NormalisedSheafLaplacian =

@@ -107,7 +107,10 @@ type internal BlockNsdLaplacian(topology: NsdTopology, d: int) =
         )
     let laplacian = SheafLaplacian.assemble sheaf
     let normalised = SheafLaplacian.assembleNormalised laplacian
-    let maps = Array.zeroCreate<float> (2 * m * d * d)
+    // The learner writes straight into the sheaf's map storage (every map Dense d×d at i·d²), so a refresh
+    // copies nothing. No finiteness pass either: the maps are tanh outputs or w·Q, and a NaN parameter makes
+    // the loss NaN, which the trainer refuses every epoch.
+    let maps = sheaf.MapValues
     member _.Topology = topology
     member _.StalkDim = d
     member _.Maps = maps
@@ -115,11 +118,8 @@ type internal BlockNsdLaplacian(topology: NsdTopology, d: int) =
     member _.Laplacian = laplacian
     member _.Normalised = normalised
 
-    /// Writes Maps into the sheaf (SetMap validates each) and refills L and Δ in place.
+    /// Refills L and Δ in place from the current Maps.
     member _.Refresh() =
-        let dd = d * d
-        for i in 0 .. 2 * m - 1 do
-            sheaf.SetMap(i, ReadOnlySpan<float>(maps, i * dd, dd))
         SheafLaplacian.refill (sheaf, laplacian)
         SheafLaplacian.refillNormalised (laplacian, normalised)
 

@@ -134,6 +134,14 @@ type internal CellularSheaf
     member _.Families = families
     member _.MapOffsets = mapOffsets
     member _.MapValues = mapValues
+    /// d when every map is Dense d×d between d-dimensional stalks (then map i sits at MapValues[i·d²]), else −1.
+    member val UniformDenseDimension =
+        if vertexDims.Length = 0 then -1
+        else
+            let d = vertexDims[0]
+            if Array.forall ((=) d) vertexDims && Array.forall ((=) d) edgeDims
+               && Array.forall ((=) RestrictionFamily.Dense) families then d
+            else -1
     /// Dimension of the 0-cochain space C⁰ = ⊕_v F(v).
     member _.VertexCochainDim = vertexOffsets[vertexDims.Length]
     /// Dimension of the 1-cochain space C¹ = ⊕_e F(e).

@@ -129,6 +129,9 @@ internal static class Flags
     public static double NonNegative(double value, string flag) =>
         double.IsFinite(value) && value >= 0 ? value : throw new CliUsageException($"{flag} must be a finite number ≥ 0 (got {value}).");
 
+    public static double Rate(double value, string flag) =>
+        value >= 0 && value < 1 ? value : throw new CliUsageException($"{flag} must lie in [0, 1) (got {value}).");
+
     public static int Positive(int value, string flag) =>
         value > 0 ? value : throw new CliUsageException($"{flag} must be a positive integer (got {value}).");
 

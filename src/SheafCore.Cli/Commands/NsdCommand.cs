@@ -18,10 +18,26 @@ internal static class NsdCommand
         var seed = new Option<long>("--seed") { Description = "Seed of initialisation and dropout (each split derives its own stream).", DefaultValueFactory = _ => 43 };
         var epochs = new Option<int?>("--epochs") { Description = "Override the maximum number of epochs of the data set's settings." };
         var patience = new Option<int?>("--patience") { Description = "Override the early-stopping patience." };
+        // Hyper-parameter overrides (for searches on the data sets without a released configuration).
+        var stalkDim = new Option<int?>("--stalk-dim") { Description = "Override the learned stalk dimension d." };
+        var layers = new Option<int?>("--layers") { Description = "Override the number of diffusion layers." };
+        var hidden = new Option<int?>("--hidden") { Description = "Override the hidden channels f." };
+        var dropout = new Option<double?>("--dropout") { Description = "Override the dropout rate, in [0, 1)." };
+        var inputDropout = new Option<double?>("--input-dropout") { Description = "Override the input dropout rate, in [0, 1)." };
+        var lr = new Option<double?>("--lr") { Description = "Override the Adam learning rate." };
+        var weightDecay = new Option<double?>("--weight-decay") { Description = "Override the weight decay (also the sheaf decay unless --sheaf-decay is given)." };
+        var sheafDecay = new Option<double?>("--sheaf-decay") { Description = "Override the map learners' weight decay." };
+        var stopOn = new Option<string?>("--stop-on") { Description = "Override the early-stopping criterion: loss or acc (validation)." };
+        stopOn.AcceptOnlyFromAmong("loss", "acc");
+        var lowPass = new Option<bool?>("--lp") { Description = "Override the fixed low-pass channel (true/false)." };
+        var highPass = new Option<bool?>("--hp") { Description = "Override the fixed high-pass channel (true/false)." };
+        var secondLinear = new Option<bool?>("--second-linear") { Description = "Override the second linear layer after the lift (true/false)." };
 
         var command = new Command("nsd", "Train Neural Sheaf Diffusion (Bodnar et al. 2022) with the data set's published hyper-parameters.")
         {
-            dataset, model, splits, report, seed, epochs, patience, context.Json,
+            dataset, model, splits, report, seed, epochs, patience,
+            stalkDim, layers, hidden, dropout, inputDropout, lr, weightDecay, sheafDecay, stopOn, lowPass, highPass, secondLinear,
+            context.Json,
         };
         command.SetAction((parsed, cancellationToken) =>
         {
@@ -37,6 +53,21 @@ internal static class NsdCommand
             var options = NeuralSheafDiffusionOptions.ForDataset(graph.Name, family) with { Seed = parsed.GetValue(seed) };
             if (parsed.GetValue(epochs) is { } e) options = options with { Epochs = Flags.Positive(e, "--epochs") };
             if (parsed.GetValue(patience) is { } p) options = options with { Patience = Flags.Positive(p, "--patience") };
+            if (parsed.GetValue(stalkDim) is { } sd) options = options with { StalkDimension = Flags.Positive(sd, "--stalk-dim") };
+            if (family == SheafFamily.Orthogonal && options.StalkDimension < 2)
+                throw new CliUsageException($"--stalk-dim must be at least 2 for --model orth (got {options.StalkDimension}).");
+            if (parsed.GetValue(layers) is { } l) options = options with { Layers = Flags.NonNegative(l, "--layers") };
+            if (parsed.GetValue(hidden) is { } h) options = options with { HiddenChannels = Flags.Positive(h, "--hidden") };
+            if (parsed.GetValue(dropout) is { } dr) options = options with { Dropout = Flags.Rate(dr, "--dropout") };
+            if (parsed.GetValue(inputDropout) is { } idr) options = options with { InputDropout = Flags.Rate(idr, "--input-dropout") };
+            if (parsed.GetValue(lr) is { } rate) options = options with { LearningRate = Flags.Positive(rate, "--lr") };
+            if (parsed.GetValue(weightDecay) is { } wd)
+                options = options with { WeightDecay = Flags.NonNegative(wd, "--weight-decay"), SheafDecay = parsed.GetValue(sheafDecay) is null ? null : options.SheafDecay };
+            if (parsed.GetValue(sheafDecay) is { } shd) options = options with { SheafDecay = Flags.NonNegative(shd, "--sheaf-decay") };
+            if (parsed.GetValue(stopOn) is { } stop) options = options with { StopOnAccuracy = stop == "acc" };
+            if (parsed.GetValue(lowPass) is { } lp) options = options with { LowPassChannel = lp };
+            if (parsed.GetValue(highPass) is { } hp) options = options with { HighPassChannel = hp };
+            if (parsed.GetValue(secondLinear) is { } sl) options = options with { SecondLinear = sl };
             var list = ParseSplits(parsed.GetValue(splits)!, graph.SplitCount);
             var trainer = new NeuralSheafDiffusion(options);
             context.Info(parsed, $"nsd: {graph.Name}: {graph.NodeCount} nodes, {graph.EdgeCount} undirected edges " +
