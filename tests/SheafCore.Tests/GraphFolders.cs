@@ -47,7 +47,9 @@ internal static class GraphFolders
 
     /// <summary>A learnable two-class graph: 40 nodes on a ring plus chords between classes (heterophilous),
     /// each node with a noisy class-indicative bag of words, and two fixed 50/25/25 splits.</summary>
-    public static void WriteSynthetic(string folder)
+    /// <param name="folder">Target folder.</param>
+    /// <param name="untrainableSecondSplit">Make split 1 all test nodes, so training on it fails.</param>
+    public static void WriteSynthetic(string folder, bool untrainableSecondSplit = false)
     {
         const int n = 40, p = 12;
         var random = new Random(5);
@@ -60,6 +62,7 @@ internal static class GraphFolders
             for (int j = 0; j < p; j++)
                 if (random.NextDouble() < ((j < p / 2) == (labels[v] == 0) ? 0.5 : 0.15)) nonZeros.Add((v, j));
         string[] Split(int shift) => Enumerable.Range(0, n).Select(v => ((v + shift) % 4) switch { 0 or 1 => "train", 2 => "val", _ => "test" }).ToArray();
-        Write(folder, n, p, 2, edges, nonZeros, labels, [Split(0), Split(1)]);
+        string[] second = untrainableSecondSplit ? Enumerable.Repeat("test", n).ToArray() : Split(1);
+        Write(folder, n, p, 2, edges, nonZeros, labels, [Split(0), second]);
     }
 }

@@ -124,6 +124,54 @@ public sealed class NeuralSheafDiffusionTests
     }
 
     [Fact]
+    public void Cli_Nsd_HyperParameterFlagsReachTheModelAndTheReport()
+    {
+        using var dir = new TempDirectory();
+        var folder = dir.File("synthetic");
+        GraphFolders.WriteSynthetic(folder);
+        var reportPath = dir.File("r.json");
+        var r = CliRunner.Run("nsd", "--dataset", folder, "--model", "orth", "--splits", "0", "--epochs", "5", "--quiet",
+            "--stalk-dim", "2", "--layers", "3", "--hidden", "6", "--dropout", "0.25", "--input-dropout", "0.125", "--lr", "0.005",
+            "--weight-decay", "0.002", "--sheaf-decay", "0.0001", "--stop-on", "acc", "--lp", "true", "--hp", "true", "--second-linear", "true",
+            "--report", reportPath);
+        Assert.True(r.ExitCode == 0, r.Error);
+        using var report = JsonDocument.Parse(File.ReadAllText(reportPath));
+        Assert.True(report.RootElement.GetProperty("complete").GetBoolean());
+        var o = report.RootElement.GetProperty("options");
+        Assert.Equal(2, o.GetProperty("stalkDimension").GetInt32());
+        Assert.Equal(3, o.GetProperty("layers").GetInt32());
+        Assert.Equal(6, o.GetProperty("hiddenChannels").GetInt32());
+        Assert.Equal(0.25, o.GetProperty("dropout").GetDouble());
+        Assert.Equal(0.125, o.GetProperty("inputDropout").GetDouble());
+        Assert.Equal(0.005, o.GetProperty("learningRate").GetDouble());
+        Assert.Equal(0.002, o.GetProperty("weightDecay").GetDouble());
+        Assert.Equal(0.0001, o.GetProperty("sheafDecay").GetDouble());
+        Assert.True(o.GetProperty("stopOnAccuracy").GetBoolean());
+        Assert.True(o.GetProperty("lowPass").GetBoolean());
+        Assert.True(o.GetProperty("highPass").GetBoolean());
+        Assert.True(o.GetProperty("secondLinear").GetBoolean());
+        // The orthogonal family needs d ≥ 2: refused as a usage error naming the flag.
+        var bad = CliRunner.Run("nsd", "--dataset", folder, "--model", "orth", "--splits", "0", "--stalk-dim", "1", "--quiet");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--stalk-dim", bad.Error);
+    }
+
+    [Fact]
+    public void Cli_Nsd_KeepsTheFinishedSplitsWhenALaterSplitFails()
+    {
+        using var dir = new TempDirectory();
+        var folder = dir.File("synthetic");
+        GraphFolders.WriteSynthetic(folder, untrainableSecondSplit: true);
+        var reportPath = dir.File("r.json");
+        var r = CliRunner.Run("nsd", "--dataset", folder, "--splits", "0-1", "--epochs", "5", "--quiet", "--report", reportPath);
+        Assert.NotEqual(0, r.ExitCode);
+        using var report = JsonDocument.Parse(File.ReadAllText(reportPath));
+        Assert.False(report.RootElement.GetProperty("complete").GetBoolean());
+        Assert.Equal([0], report.RootElement.GetProperty("splits").EnumerateArray().Select(x => x.GetInt32()));
+        Assert.Single(report.RootElement.GetProperty("testAccuracy").EnumerateArray());
+    }
+
+    [Fact]
     public void Cli_Nsd_RejectsMissingSplitWithUsageError()
     {
         using var dir = new TempDirectory();

@@ -82,35 +82,22 @@ internal static class NsdCommand
                     string.Create(CultureInfo.InvariantCulture, $"split {e.Split} epoch {e.Epoch + 1} val {100 * e.ValidationAccuracy:F1}%")))
                 : context.Chatty(parsed) ? new EpochPrinter(context.Output) : null;
             var results = new List<SheafDiffusionSplitResult>();
-            foreach (int s in list)
+            // The report is rewritten (atomically) after every split, marked complete only at the end, so a long
+            // run that is stopped keeps the splits it finished.
+            Dictionary<string, object> Fields(bool complete)
             {
-                var r = trainer.TrainSplit(graph, s, progress, cancellationToken);
-                results.Add(r);
-                bar.Update((Array.IndexOf(list, s) + 1) * (double)options.Epochs);
-                if (!context.Rich(parsed))
-                    context.Result(parsed, string.Create(CultureInfo.InvariantCulture,
-                        $"split {s}: test accuracy {100 * r.TestAccuracy:F2} % (best epoch {r.BestEpoch}, {r.EpochsRun} epochs, {r.Seconds:F1} s)"));
-            }
-            bar.Dispose();
-            if (context.Rich(parsed))
-                RichConsole.Table($"nsd {graph.Name} ({parsed.GetValue(model)})", ["split", "test accuracy %", "best epoch", "epochs", "seconds"],
-                    results.Select(r => (IReadOnlyList<string>)[r.Split.ToString(CultureInfo.InvariantCulture), (100 * r.TestAccuracy).ToString("F2", CultureInfo.InvariantCulture),
-                        r.BestEpoch.ToString(CultureInfo.InvariantCulture), r.EpochsRun.ToString(CultureInfo.InvariantCulture), r.Seconds.ToString("F1", CultureInfo.InvariantCulture)]));
-            double mean = results.Average(r => r.TestAccuracy);
-            double std = Math.Sqrt(results.Average(r => (r.TestAccuracy - mean) * (r.TestAccuracy - mean)));
-            double seconds = clock.Elapsed.TotalSeconds;
-            context.Result(parsed, string.Create(CultureInfo.InvariantCulture,
-                $"mean ± std: {100 * mean:F2} ± {100 * std:F2} % over {results.Count} split(s); wall time {seconds:F1} s"));
-            {
-                context.Emit(parsed, parsed.GetValue(report), new Dictionary<string, object>
+                double mean = results.Average(r => r.TestAccuracy);
+                double std = Math.Sqrt(results.Average(r => (r.TestAccuracy - mean) * (r.TestAccuracy - mean)));
+                return new Dictionary<string, object>
                 {
                     ["dataset"] = graph.Name,
                     ["model"] = parsed.GetValue(model)!,
-                    ["splits"] = list,
+                    ["splits"] = results.Select(r => r.Split).ToArray(),
+                    ["complete"] = complete,
                     ["testAccuracy"] = results.Select(r => r.TestAccuracy).ToArray(),
                     ["mean"] = mean,
                     ["std"] = std,
-                    ["seconds"] = seconds,
+                    ["seconds"] = clock.Elapsed.TotalSeconds,
                     ["bestEpoch"] = results.Select(r => r.BestEpoch).ToArray(),
                     ["epochsRun"] = results.Select(r => r.EpochsRun).ToArray(),
                     ["validationAccuracy"] = results.Select(r => r.ValidationAccuracy).ToArray(),
@@ -133,8 +120,28 @@ internal static class NsdCommand
                         ["patience"] = options.Patience,
                         ["stopOnAccuracy"] = options.StopOnAccuracy,
                     },
-                });
+                };
             }
+            string? reportPath = parsed.GetValue(report);
+            foreach (int s in list)
+            {
+                var r = trainer.TrainSplit(graph, s, progress, cancellationToken);
+                results.Add(r);
+                bar.Update((Array.IndexOf(list, s) + 1) * (double)options.Epochs);
+                if (!context.Rich(parsed))
+                    context.Result(parsed, string.Create(CultureInfo.InvariantCulture,
+                        $"split {s}: test accuracy {100 * r.TestAccuracy:F2} % (best epoch {r.BestEpoch}, {r.EpochsRun} epochs, {r.Seconds:F1} s)"));
+                if (reportPath is not null && results.Count < list.Length) Reports.Write(reportPath, Fields(complete: false));
+            }
+            bar.Dispose();
+            if (context.Rich(parsed))
+                RichConsole.Table($"nsd {graph.Name} ({parsed.GetValue(model)})", ["split", "test accuracy %", "best epoch", "epochs", "seconds"],
+                    results.Select(r => (IReadOnlyList<string>)[r.Split.ToString(CultureInfo.InvariantCulture), (100 * r.TestAccuracy).ToString("F2", CultureInfo.InvariantCulture),
+                        r.BestEpoch.ToString(CultureInfo.InvariantCulture), r.EpochsRun.ToString(CultureInfo.InvariantCulture), r.Seconds.ToString("F1", CultureInfo.InvariantCulture)]));
+            var fields = Fields(complete: true);
+            context.Result(parsed, string.Create(CultureInfo.InvariantCulture,
+                $"mean ± std: {100 * (double)fields["mean"]:F2} ± {100 * (double)fields["std"]:F2} % over {results.Count} split(s); wall time {(double)fields["seconds"]:F1} s"));
+            context.Emit(parsed, reportPath, fields);
             return Task.FromResult(0);
         });
         return command;
