@@ -66,7 +66,7 @@ public class NsdEpochBenchmarks
         };
         var o = NeuralSheafDiffusionOptions.ForDataset("chameleon", family);
         var config = new NsdConfig((NsdFamily)(int)o.Family, o.StalkDimension, o.LowPassChannel, o.HighPassChannel,
-            o.HiddenChannels, o.Layers, o.Dropout, o.InputDropout, o.SecondLinear, o.EdgeWeights, graph.FeatureCount, graph.ClassCount);
+            o.HiddenChannels, o.Layers, o.Dropout, o.InputDropout, o.SecondLinear, o.EdgeWeights, o.SparseLearner, graph.FeatureCount, graph.ClassCount);
         _model = new NsdModel(config, graph);
         _backward = new NsdBackward(_model);
         _rng = new Rng(NsdTraining.splitSeed(o.Seed, 0));

@@ -50,6 +50,7 @@ module internal NsdGen =
               InputDropout = 0.0
               SecondLinear = rng.NextDouble() < 0.5
               EdgeWeights = rng.NextDouble() < 0.7
+              SparseLearner = family <> NsdFamily.Identity && rng.NextDouble() < 0.4
               InputCount = inputs
               ClassCount = classes }
         let model = NsdModel(config, g)
@@ -215,6 +216,41 @@ module ``Neural sheaf diffusion`` =
 
 /// The vectorised NSD kernels equal their scalar twins bit for bit, on ragged widths (f = 1…27 covers no full
 /// Vector512 chunk, whole chunks, and chunks plus a tail) and d = 1…5 (d = 4 takes smallProduct's vector path).
+/// Digest §9.11: the variant learner's output for (v, u) is V·s with s the sum of the D consecutive pieces of
+/// length 2f of [x_v ‖ x_u] (for odd D one piece straddles x_v and x_u), computed here literally.
+[<Properties(Arbitrary = [| typeof<NsdArbitraries> |], MaxTest = 50)>]
+module ``Variant learner layout`` =
+
+    [<Property>]
+    let ``the expanded variant learner equals the literal chunk sum`` (NsdSeed seed) =
+        let rng = Rng(int64 seed)
+        let g = NsdGen.graph rng 2 3
+        let family = if rng.NextDouble() < 0.5 then NsdFamily.Orthogonal else NsdFamily.General
+        let config =
+            { Family = family; StalkDim = rng.NextInt(2, 4); LowPass = rng.NextDouble() < 0.5; HighPass = rng.NextDouble() < 0.5
+              Hidden = rng.NextInt(1, 5); Layers = 1; Dropout = 0.0; InputDropout = 0.0; SecondLinear = false
+              EdgeWeights = true; SparseLearner = true; InputCount = 3; ClassCount = 2 }
+        let model = NsdModel(config, g)
+        let theta = NsdForward.initialise (model.Layout, rng)
+        let expanded = (NsdForward.learnerMatrix (model, theta, 0)).ToArray()
+        let h = config.Width
+        let piece = 2 * config.Hidden
+        let z = Array.init (2 * h) (fun _ -> rng.Normal())
+        let s = Array.init piece (fun i -> Seq.sum (seq { for k in 0 .. config.Stalks - 1 -> z[k * piece + i] }))
+        let start = model.Layout.Learner 0
+        let mapsAgree =
+            Seq.forall (fun r ->
+                let literal = Seq.sum (seq { for i in 0 .. piece - 1 -> theta[start + r * piece + i] * s[i] })
+                let viaExpansion = Seq.sum (seq { for j in 0 .. 2 * h - 1 -> expanded[r * 2 * h + j] * z[j] })
+                abs (literal - viaExpansion) <= 1e-12 * (1.0 + Array.sumBy abs z)) (seq { 0 .. config.MapOutputs - 1 })
+        // The edge-weight row (O(d) only) keeps its full 2H input.
+        let weightRow = start + config.MapOutputs * piece
+        let weightsAgree =
+            not config.UsesEdgeWeights
+            || Seq.forall (fun j -> expanded[config.MapOutputs * 2 * h + j] = theta[weightRow + j]) (seq { 0 .. 2 * h - 1 })
+        (mapsAgree && weightsAgree && model.Layout.Learner 0 + config.LearnerSize = model.Layout.LeftWeights 0)
+        |> Prop.label (sprintf "maps %b weights %b layout %b D=%d f=%d m=%d" mapsAgree weightsAgree (model.Layout.Learner 0 + config.LearnerSize = model.Layout.LeftWeights 0) config.Stalks config.Hidden config.MapOutputs)
+
 [<Properties(Arbitrary = [| typeof<NsdArbitraries> |], MaxTest = 100)>]
 module NsdKernelProperties =
 

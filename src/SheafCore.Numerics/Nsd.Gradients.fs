@@ -34,6 +34,7 @@ type internal NsdBackward(model: NsdModel) =
         Array.zeroCreate<float> length
     let householderWork = Array.zeroCreate<float> (4 * d * d + 2 * d)
     let liftBar = Array.zeroCreate<float> size
+    let expandedBar = Array.zeroCreate<float> (if c.SparseLearner then rows * 2 * h else 0)
     member val LogitBar = Array.zeroCreate<float> (n * c.ClassCount)
 
     /// <summary>Mean negative log-likelihood of log_softmax(logits) over <c>nodes</c>, and its gradient
@@ -78,14 +79,30 @@ type internal NsdBackward(model: NsdModel) =
                 nodeBar[a + r] <- nodeBar[a + r] + outputsBar[i * rows + r]
                 nodeBar[b + r] <- nodeBar[b + r] + outputsBar[i * rows + r]
         let start = model.Layout.Learner t
-        let v = ReadOnlySpan<float>(theta, start, rows * 2 * h)
-        let vBar = Span<float>(grad, start, rows * 2 * h)
+        // The forward pass left layer t's expanded variant learner in the cache; V̄ of the standard form goes to a
+        // scratch first and is folded back below.
+        let v = if c.SparseLearner then ReadOnlySpan<float>(cache.ExpandedLearner) else ReadOnlySpan<float>(theta, start, rows * 2 * h)
+        let vBar =
+            if c.SparseLearner then
+                Array.Clear expandedBar
+                Span<float>(expandedBar)
+            else Span<float>(grad, start, rows * 2 * h)
         let aBar = ReadOnlySpan<float>(nodeBar, 0, n * rows)
         let bBar = ReadOnlySpan<float>(nodeBar, n * rows, n * rows)
         let x = ReadOnlySpan<float>(cache.LearnerInput)
         // V̄_a += Āᵀ X, V̄_b += B̄ᵀ X (the two halves of each row of V_t).
         Gemm.multiplyTransposeA (rows, h, n, aBar, rows, x, h, vBar, 2 * h, true)
         Gemm.multiplyTransposeA (rows, h, n, bBar, rows, x, h, vBar.Slice(h), 2 * h, true)
+        if c.SparseLearner then
+            // V̄[r, i] = Σ_k V̄'[r, 2fk + i] (the adjoint of the tiling); the edge-weight row is stored as is.
+            let piece = 2 * c.Hidden
+            for r in 0 .. c.MapOutputs - 1 do
+                let target = Span<float>(grad, start + r * piece, piece)
+                for k in 0 .. c.Stalks - 1 do
+                    TensorPrimitives.Add(ReadOnlySpan<float>(expandedBar, r * 2 * h + k * piece, piece), ReadOnlySpan<float>(grad, start + r * piece, piece), target)
+            if c.UsesEdgeWeights then
+                let w = start + c.MapOutputs * piece
+                TensorPrimitives.Add(ReadOnlySpan<float>(expandedBar, c.MapOutputs * 2 * h, 2 * h), ReadOnlySpan<float>(grad, w, 2 * h), Span<float>(grad, w, 2 * h))
         // X̄ = Ā V_a + B̄ V_b.
         Gemm.multiply (n, h, rows, aBar, rows, v, 2 * h, Span learnerBar, h, false)
         Gemm.multiply (n, h, rows, bBar, rows, v.Slice(h), 2 * h, Span learnerBar, h, true)

@@ -25,6 +25,9 @@ type internal NsdConfig =
       SecondLinear: bool
       /// O(d) only: learned edge weights w_e [edge_weights].
       EdgeWeights: bool
+      /// The variant map learner [sparse_learner]: [x_v ‖ x_u] cut into D pieces of length 2f, summed, then V
+      /// (m×2f). The edge-weight learner keeps the full 2H input.
+      SparseLearner: bool
       InputCount: int
       ClassCount: int }
 
@@ -37,10 +40,15 @@ type internal NsdConfig =
     member c.UsesEdgeWeights = c.EdgeWeights && c.Family = NsdFamily.Orthogonal
     /// Rows of the per-layer learner matrix: the map outputs, then the edge-weight row if any.
     member c.LearnerRows = c.MapOutputs + (if c.UsesEdgeWeights then 1 else 0)
+    /// Columns of a stored map-learner row: 2f for the variant learner, else 2H.
+    member c.MapLearnerColumns = if c.SparseLearner then 2 * c.Hidden else 2 * c.Width
+    /// Stored learner parameters per layer: the map rows, then the edge-weight row (always 2H wide).
+    member c.LearnerSize = c.MapOutputs * c.MapLearnerColumns + (if c.UsesEdgeWeights then 2 * c.Width else 0)
 
 /// Offsets of every parameter block in one flat vector (so Adam, finite differences and weight decay see a
 /// single array). Layout: lift Wᵀ_in (p×H, stored transposed so a sparse feature row gathers contiguous
-/// rows), b_in; optional W_12 (H×H, out×in), b_12; per layer V_t ((m[+1])×2H, row r = [V_a | V_b]),
+/// rows), b_in; optional W_12 (H×H, out×in), b_12; per layer V_t ((m[+1])×2H, row r = [V_a | V_b]; with the
+/// variant learner the m map rows are 2f wide and the edge-weight row 2H),
 /// W1_t (D×D), W2_t (f×f), ε_t (D); read-out W_out (C×H), b_out.
 [<Sealed>]
 type internal NsdLayout(config: NsdConfig) =
@@ -54,7 +62,7 @@ type internal NsdLayout(config: NsdConfig) =
     let secondWeights = liftBias + h
     let secondBias = secondWeights + (if config.SecondLinear then h * h else 0)
     let layerStart = secondBias + (if config.SecondLinear then h else 0)
-    let learnerSize = config.LearnerRows * 2 * h
+    let learnerSize = config.LearnerSize
     let layerSize = learnerSize + dStalks * dStalks + f * f + dStalks
     let readoutWeights = layerStart + config.Layers * layerSize
     let readoutBias = readoutWeights + c * h
@@ -77,7 +85,7 @@ type internal NsdLayout(config: NsdConfig) =
     member this.SheafMask() =
         let mask = Array.zeroCreate<bool> total
         for t in 0 .. config.Layers - 1 do
-            for j in 0 .. config.MapOutputs * 2 * h - 1 do
+            for j in 0 .. config.MapOutputs * config.MapLearnerColumns - 1 do
                 mask[this.Learner t + j] <- true
         mask
 
@@ -94,6 +102,8 @@ type internal NsdLayerCache(config: NsdConfig, topology: NsdTopology) =
     member val LearnerInput = Array.zeroCreate<float> size
     /// Dropout mask of the learner input (entries 0 or 1/(1−p)); unused when not dropping.
     member val LearnerMask = Array.zeroCreate<float> size
+    /// The variant learner's V expanded to the standard learner's rows×2H form (empty otherwise).
+    member val ExpandedLearner = Array.zeroCreate<float> (if config.SparseLearner then rows * 2 * config.Width else 0)
     /// Per node: X V_aᵀ then X V_bᵀ (n×rows each).
     member val NodeTerms = Array.zeroCreate<float> (2 * n * rows)
     /// Learner outputs after the activation, per incidence (2|E|×rows): tanh for maps, sigmoid for w̃.
@@ -191,7 +201,9 @@ module internal NsdForward =
             uniform layout.SecondWeights (h * h) h
             uniform layout.SecondBias h h
         for t in 0 .. c.Layers - 1 do
-            uniform (layout.Learner t) (c.LearnerRows * 2 * h) (2 * h)
+            let mapColumns = c.MapLearnerColumns
+            uniform (layout.Learner t) (c.MapOutputs * mapColumns) mapColumns
+            if c.UsesEdgeWeights then uniform (layout.Learner t + c.MapOutputs * mapColumns) (2 * h) (2 * h)
             for k in 0 .. dStalks - 1 do
                 theta[layout.LeftWeights t + k * dStalks + k] <- 1.0
             let w = layout.RightWeights t
@@ -223,6 +235,28 @@ module internal NsdForward =
             for j in 0 .. mask.Length - 1 do
                 mask[j] <- if rng.NextDouble() < p then 0.0 else keep
 
+    /// <summary>Layer t's learner as the standard rows×2H matrix [V_a | V_b]: the stored parameters, or for the
+    /// variant learner its expansion V'[r, j] = V[r, j mod 2f].</summary>
+    /// <remarks>The variant sums the D pieces of length 2f of z = [x_v ‖ x_u] into s, so V s = Σ_k V z[2fk ..]
+    /// = V' z with V' the row-wise tiling of V; the standard code path then computes it exactly. The expansion
+    /// lives in the layer cache, where the backward pass reuses it.</remarks>
+    let learnerMatrix (model: NsdModel, theta: float[], t: int) : ReadOnlySpan<float> =
+        let c = model.Config
+        let h = c.Width
+        let rows = c.LearnerRows
+        let start = model.Layout.Learner t
+        if not c.SparseLearner then ReadOnlySpan<float>(theta, start, rows * 2 * h)
+        else
+            let expanded = model.Layers[t].ExpandedLearner
+            let piece = 2 * c.Hidden
+            for r in 0 .. c.MapOutputs - 1 do
+                let source = ReadOnlySpan<float>(theta, start + r * piece, piece)
+                for k in 0 .. c.Stalks - 1 do
+                    source.CopyTo(Span<float>(expanded, r * 2 * h + k * piece, piece))
+            if c.UsesEdgeWeights then
+                Array.blit theta (start + c.MapOutputs * piece) expanded (c.MapOutputs * 2 * h) (2 * h)
+            ReadOnlySpan<float>(expanded)
+
     /// Learner outputs for every incidence from the layer's learner input, then the maps and Δ_t.
     let private buildLaplacian (model: NsdModel, theta: float[], t: int) =
         let c = model.Config
@@ -237,7 +271,7 @@ module internal NsdForward =
             Array.Fill(cache.Diagonal.Maps, 1.0)
             cache.Diagonal.Refresh()
         else
-            let v = ReadOnlySpan<float>(theta, model.Layout.Learner t, rows * 2 * h)
+            let v = learnerMatrix (model, theta, t)
             let x = ReadOnlySpan<float>(cache.LearnerInput)
             let terms = Span<float>(cache.NodeTerms)
             // V z = V_a x_v + V_b x_u: two n×rows products instead of one per directed edge.

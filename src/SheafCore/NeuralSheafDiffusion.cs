@@ -101,7 +101,7 @@ public sealed class NeuralSheafDiffusion
     internal NsdConfig Config(int featureCount, int classCount) => new(
         (NsdFamily)(int)Options.Family, Options.StalkDimension, Options.LowPassChannel, Options.HighPassChannel,
         Options.HiddenChannels, Options.Layers, Options.Dropout, Options.InputDropout, Options.SecondLinear,
-        Options.EdgeWeights, featureCount, classCount);
+        Options.EdgeWeights, Options.SparseLearner, featureCount, classCount);
 
     /// <summary>Trains a fresh model on one split.</summary>
     /// <param name="graph">The graph.</param>

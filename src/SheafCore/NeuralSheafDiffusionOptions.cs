@@ -51,6 +51,11 @@ public sealed record NeuralSheafDiffusionOptions
     /// <summary>Learned edge weights for the orthogonal family [edge_weights]. Default true.</summary>
     public bool EdgeWeights { get; init; } = true;
 
+    /// <summary>The variant ("sparse") map learner of the released Texas script [sparse_learner]: the learner input
+    /// [x_v ‖ x_u] is cut into D pieces of length 2f that are summed before the linear map, so a map learner has
+    /// m·2f instead of m·2H weights. Off by default, as in the reference code.</summary>
+    public bool SparseLearner { get; init; }
+
     /// <summary>Adam learning rate [lr]. Default 0.01.</summary>
     public double LearningRate { get; init; } = 0.01;
 
@@ -88,6 +93,7 @@ public sealed record NeuralSheafDiffusionOptions
             {
                 StalkDimension = 3, Layers = 4, HiddenChannels = 20, Dropout = 0.7, InputDropout = 0.0,
                 LearningRate = 0.02, WeightDecay = 5e-3, SheafDecay = 5e-3, Epochs = 1500, Patience = 200,
+                SparseLearner = true,
             },
             "wisconsin" => new NeuralSheafDiffusionOptions
             {

@@ -94,11 +94,13 @@ public sealed class NeuralSheafDiffusionTests
     [Fact]
     public void ParameterCount_MatchesTheReleasedScripts()
     {
-        // ../shared/docs/nsd.md §6.1: Wisconsin (O(d)) 278,113 and Cornell (Diag) 138,577 with 1703 features,
+        // ../shared/docs/nsd.md §6.1 (the digest's construction check): Wisconsin (O(d)) 278,113 and Cornell (Diag) 138,577 with 1703 features,
         // Chameleon (Diag, second linear) 410,395 with 2325 features; 5 classes each.
         Assert.Equal(278_113, new NeuralSheafDiffusion(NeuralSheafDiffusionOptions.ForDataset("wisconsin", SheafFamily.Orthogonal)).ParameterCount(1703, 5));
         Assert.Equal(138_577, new NeuralSheafDiffusion(NeuralSheafDiffusionOptions.ForDataset("cornell", SheafFamily.Diagonal)).ParameterCount(1703, 5));
         Assert.Equal(410_395, new NeuralSheafDiffusion(NeuralSheafDiffusionOptions.ForDataset("chameleon", SheafFamily.Diagonal)).ParameterCount(2325, 5));
+        // Texas (O(d), the variant learner: map rows 2f wide, the edge-weight row 2H): 105,153 with 1703 features.
+        Assert.Equal(105_153, new NeuralSheafDiffusion(NeuralSheafDiffusionOptions.ForDataset("texas", SheafFamily.Orthogonal)).ParameterCount(1703, 5));
     }
 
     [Fact]

@@ -32,11 +32,12 @@ internal static class NsdCommand
         var lowPass = new Option<bool?>("--lp") { Description = "Override the fixed low-pass channel (true/false)." };
         var highPass = new Option<bool?>("--hp") { Description = "Override the fixed high-pass channel (true/false)." };
         var secondLinear = new Option<bool?>("--second-linear") { Description = "Override the second linear layer after the lift (true/false)." };
+        var sparseLearner = new Option<bool?>("--sparse-learner") { Description = "Override the variant (chunk-summed) map learner (true/false)." };
 
         var command = new Command("nsd", "Train Neural Sheaf Diffusion (Bodnar et al. 2022) with the data set's published hyper-parameters.")
         {
             dataset, model, splits, report, seed, epochs, patience,
-            stalkDim, layers, hidden, dropout, inputDropout, lr, weightDecay, sheafDecay, stopOn, lowPass, highPass, secondLinear,
+            stalkDim, layers, hidden, dropout, inputDropout, lr, weightDecay, sheafDecay, stopOn, lowPass, highPass, secondLinear, sparseLearner,
             context.Json,
         };
         command.SetAction((parsed, cancellationToken) =>
@@ -68,6 +69,7 @@ internal static class NsdCommand
             if (parsed.GetValue(lowPass) is { } lp) options = options with { LowPassChannel = lp };
             if (parsed.GetValue(highPass) is { } hp) options = options with { HighPassChannel = hp };
             if (parsed.GetValue(secondLinear) is { } sl) options = options with { SecondLinear = sl };
+            if (parsed.GetValue(sparseLearner) is { } spl) options = options with { SparseLearner = spl };
             var list = ParseSplits(parsed.GetValue(splits)!, graph.SplitCount);
             var trainer = new NeuralSheafDiffusion(options);
             context.Info(parsed, $"nsd: {graph.Name}: {graph.NodeCount} nodes, {graph.EdgeCount} undirected edges " +
@@ -113,6 +115,7 @@ internal static class NsdCommand
                         ["inputDropout"] = options.InputDropout,
                         ["secondLinear"] = options.SecondLinear,
                         ["edgeWeights"] = options.EdgeWeights,
+                        ["sparseLearner"] = options.SparseLearner,
                         ["learningRate"] = options.LearningRate,
                         ["weightDecay"] = options.WeightDecay,
                         ["sheafDecay"] = options.SheafDecay ?? options.WeightDecay,
