@@ -459,35 +459,58 @@ module internal SheafLaplacian =
         use pY = fixed &MemoryMarshal.GetReference destination
         applyRows (laplacian, pX, pY, 0, laplacian.BlockRows)
 
-    /// The second thread's rows of a two-thread apply: one reusable work item per calling thread (thread-static), so
-    /// the hand-off allocates nothing once it exists. The caller keeps x and y pinned until <c>Finished</c> is set.
+    /// The helper thread of the two-thread apply: one background thread for the process, parked on a semaphore between
+    /// calls, computing the second half's rows of one call at a time. A dedicated thread rather than the thread pool so
+    /// that a hand-off allocates nothing (the pool may add threads and queue segments under load). Whoever first moves
+    /// State from Queued to Taken computes the rows — the helper, or the caller itself when the helper has not started
+    /// them by the time the caller's own half is done (a busy machine then costs no more than one thread). A caller
+    /// that finds the helper in use by another call runs all rows itself.
     [<Sealed; AllowNullLiteral>]
-    type private SecondRows() =
-        let finished = new ManualResetEventSlim(false)
-        [<ThreadStatic; DefaultValue>]
-        static val mutable private cached: SecondRows
-        member val Laplacian: SheafLaplacianMatrix = null with get, set
-        member val X = 0n with get, set
-        member val Y = 0n with get, set
-        member val First = 0 with get, set
-        member val Last = 0 with get, set
-        member val Failure: exn = null with get, set
-        member _.Finished = finished
-        static member ForThisThread() =
-            if isNull SecondRows.cached then SecondRows.cached <- SecondRows()
-            SecondRows.cached
-        interface IThreadPoolWorkItem with
-            member this.Execute() =
+    type private RowHelper() as this =
+        static let instance = lazy (RowHelper())
+        let wake = new SemaphoreSlim(0)
+        let gate = obj ()
+        [<DefaultValue>]
+        val mutable State: int
+        [<DefaultValue>]
+        val mutable Laplacian: SheafLaplacianMatrix
+        [<DefaultValue>]
+        val mutable X: nativeint
+        [<DefaultValue>]
+        val mutable Y: nativeint
+        [<DefaultValue>]
+        val mutable First: int
+        [<DefaultValue>]
+        val mutable Last: int
+        [<DefaultValue>]
+        val mutable Failure: exn
+        do
+            this.State <- RowHelper.Done
+            let thread = Thread((fun () -> this.Loop()), IsBackground = true, Name = "SheafCore Laplacian rows")
+            thread.Start()
+        static member Queued = 0
+        static member Taken = 1
+        static member Done = 2
+        static member Instance = instance.Value
+        member _.Gate = gate
+        member _.Wake() = wake.Release() |> ignore
+        member private this.Loop() =
+            while true do
+                wake.Wait()
+                this.TryRun()
+        /// Computes the rows if nobody has taken them yet.
+        member this.TryRun() =
+            if Interlocked.CompareExchange(&this.State, RowHelper.Taken, RowHelper.Queued) = RowHelper.Queued then
                 try
                     try
                         applyRows (this.Laplacian, NativePtr.ofNativeInt this.X, NativePtr.ofNativeInt this.Y, this.First, this.Last)
                     with e ->
                         this.Failure <- e
                 finally
-                    finished.Set()
+                    Volatile.Write(&this.State, RowHelper.Done)
 
     /// Stored values (multiply-adds per apply) from which <c>applyTwoThreads</c> splits: about 1 MB of values, where
-    /// one apply takes tens of microseconds and the hand-off to a pool thread (a few microseconds) is small beside it.
+    /// one apply takes tens of microseconds and waking the helper thread (a few microseconds) is small beside it.
     [<Literal>]
     let TwoThreadValueThreshold = 131072
 
@@ -516,32 +539,46 @@ module internal SheafLaplacian =
         if split <= 0 || split >= rows then
             applyRows (laplacian, pX, pY, 0, rows)
         else
-            let second = SecondRows.ForThisThread()
-            second.Laplacian <- laplacian
-            second.X <- NativePtr.toNativeInt pX
-            second.Y <- NativePtr.toNativeInt pY
-            second.First <- split
-            second.Last <- rows
-            second.Failure <- null
-            second.Finished.Reset()
-            ThreadPool.UnsafeQueueUserWorkItem(second, false) |> ignore
-            try
-                applyRows (laplacian, pX, pY, 0, split)
-            finally
-                // x and y stay pinned (this frame's `fixed`) until the second thread is done with them.
-                second.Finished.Wait()
-                second.Laplacian <- null
-            if not (isNull second.Failure) then ExceptionDispatchInfo.Throw second.Failure
+            let helper = RowHelper.Instance
+            if not (Monitor.TryEnter helper.Gate) then
+                applyRows (laplacian, pX, pY, 0, rows)
+            else
+                try
+                    helper.Laplacian <- laplacian
+                    helper.X <- NativePtr.toNativeInt pX
+                    helper.Y <- NativePtr.toNativeInt pY
+                    helper.First <- split
+                    helper.Last <- rows
+                    helper.Failure <- null
+                    Volatile.Write(&helper.State, RowHelper.Queued)
+                    helper.Wake()
+                    try
+                        applyRows (laplacian, pX, pY, 0, split)
+                    finally
+                        // Take the second half if the helper has not; then wait until it is done (x and y stay
+                        // pinned by this frame's `fixed` until then). SpinWait yields, then sleeps, if the wait is long.
+                        helper.TryRun()
+                        let mutable spinner = SpinWait()
+                        while Volatile.Read(&helper.State) <> RowHelper.Done do
+                            spinner.SpinOnce()
+                    let failure = helper.Failure
+                    helper.Laplacian <- null
+                    helper.Failure <- null
+                    if not (isNull failure) then ExceptionDispatchInfo.Throw failure
+                finally
+                    Monitor.Exit helper.Gate
 
     /// <summary>Computes <c>destination = L·x</c> with the block rows split in two halves of equal work, the second
-    /// half on a thread-pool thread; bit-identical to <c>apply</c>.</summary>
+    /// half on a helper thread; bit-identical to <c>apply</c>.</summary>
     /// <param name="laplacian">The assembled Laplacian.</param>
     /// <param name="x">Input 0-cochain, length C⁰.</param>
     /// <param name="destination">Output, length ≥ C⁰; must not overlap <paramref name="x"/>.</param>
     /// <exception cref="System.ArgumentException">Lengths mismatch or destination too short.</exception>
     /// <remarks>Each output row is computed by the same kernel as in <c>apply</c>, in the same order, so the result is
     /// the same bit for bit. Below <c>TwoThreadValueThreshold</c> stored values it runs on the calling thread. The
-    /// hand-off reuses one work item per calling thread: no allocation per call once it exists.</remarks>
+    /// hand-off wakes one background helper thread (started on first use) and waits by spinning: no allocation per
+    /// call. If the helper has not started the second half when the first is done, or serves another call, the caller
+    /// computes it.</remarks>
     let applyTwoThreads (laplacian: SheafLaplacianMatrix, x: ReadOnlySpan<float>, destination: Span<float>) : unit =
         applyTwoThreadsWith (laplacian, x, destination, TwoThreadValueThreshold)
 
