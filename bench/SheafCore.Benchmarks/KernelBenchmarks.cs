@@ -34,16 +34,28 @@ internal static class SheafFactory
 
     /// <summary>A side × side grid (4-neighbour, E ≈ 2V) with dense d×d maps N(0,1): the locality of a mesh, so an apply
     /// streams through memory instead of waiting on random cache misses.</summary>
-    public static CellularSheaf Grid(int side, int d, long seed)
+    public static CellularSheaf Grid(int side, int d, long seed) => Grid(side, d, seed, shuffled: false);
+
+    /// <summary>The same grid sheaf (same edges, same maps) with its vertices numbered in a random order when
+    /// <paramref name="shuffled"/>: L is the same matrix symmetrically permuted, so an apply moves the same arrays, but a
+    /// vertex's neighbours are scattered over x instead of sitting within ±side of it.</summary>
+    public static CellularSheaf Grid(int side, int d, long seed, bool shuffled)
     {
         var rng = new Rng(seed);
+        int vertices = side * side;
+        var label = Enumerable.Range(0, vertices).ToArray();
+        if (shuffled)
+        {
+            var order = new Rng(seed + 1);
+            for (int i = vertices - 1; i > 0; i--) { int j = order.NextInt(0, i + 1); (label[i], label[j]) = (label[j], label[i]); }
+        }
         var src = new List<int>(); var dst = new List<int>();
         for (int i = 0; i < side; i++)
             for (int j = 0; j < side; j++)
             {
                 int v = i * side + j;
-                if (j + 1 < side) { src.Add(v); dst.Add(v + 1); }
-                if (i + 1 < side) { src.Add(v); dst.Add(v + side); }
+                if (j + 1 < side) { src.Add(label[v]); dst.Add(label[v + 1]); }
+                if (i + 1 < side) { src.Add(label[v]); dst.Add(label[v + side]); }
             }
         int edges = src.Count;
         var families = new RestrictionFamily[2 * edges];
@@ -60,11 +72,13 @@ internal static class SheafFactory
 }
 
 /// <summary>y = L·x of an assembled general sheaf Laplacian: the vectorised block-CSR apply against its scalar twin
-/// (baseline) and the dense product (small cases only). Cases are "V@d"; V = 1009 is ragged (prime), d = 1, 3, 8, 16.</summary>
+/// (baseline), the two-thread row split and the dense product (small cases only). Cases are "V@d"; V = 1009 is ragged
+/// (prime), d = 1, 3, 8, 16; "53@16" is a cache-resident d = 16 case (53 vertices, 0.55 MB of blocks, inside the 1 MB
+/// L2) beside the memory-bound 1009@16 (10 MB).</summary>
 [MemoryDiagnoser]
 public class LaplacianApplyBenchmarks
 {
-    [Params("1009@1", "1009@3", "1009@8", "1009@16")]
+    [Params("1009@1", "1009@3", "1009@8", "1009@16", "53@16")]
     public string Case = "1009@8";
 
     private SheafLaplacianMatrix _l = null!;
@@ -82,6 +96,7 @@ public class LaplacianApplyBenchmarks
         _x = new double[_n]; new Rng(3).FillNormal(_x, 1.0);
         _y = new double[_n];
         _dense = SheafLaplacian.toDense(_l).Values;
+        Console.WriteLine($"// {Case}: {_l.Values.Length} stored values, {LaplacianBytes(_l) / 1e6:F2} MB per apply");
     }
 
     [Benchmark(Baseline = true)]
@@ -90,20 +105,34 @@ public class LaplacianApplyBenchmarks
     [Benchmark]
     public void Vectorised() => SheafLaplacian.apply(_l, _x, _y);
 
+    /// <summary>Splits in two at ≥ <c>TwoThreadValueThreshold</c> stored values (1009@8 and 1009@16; the others run on
+    /// one thread and measure the threshold check).</summary>
+    [Benchmark]
+    public void TwoThreads() => SheafLaplacian.applyTwoThreads(_l, _x, _y);
+
     [Benchmark]
     public void Dense() => Gemm.multiply(_n, 1, _n, _dense, _n, _x, 1, _y, 1, false);
+
+    /// <summary>Bytes an apply must move at least once: values, column indices, row pointers, x (read), y (written);
+    /// block offsets too unless the stalk dimension is uniform (the uniform kernels do not read them). Write-allocate
+    /// traffic of y is not counted, as in STREAM.</summary>
+    internal static long LaplacianBytes(SheafLaplacianMatrix l) =>
+        8L * l.Values.Length + 4L * l.ColumnIndices.Length + (l.UniformDimension > 0 ? 0 : 4L * l.BlockOffsets.Length)
+        + 4L * l.RowPointers.Length + 16L * l.Dimension;
 }
 
 /// <summary>Memory bandwidth: a STREAM-style triad a = b + s·c over 3 × 32 MiB arrays (24 bytes per element moved,
-/// the STREAM convention) against the Laplacian apply of a 10⁶-vertex sheaf on a 1000 × 1000 grid (d = 1 and d = 2). Bandwidth = bytes / time;
-/// the Laplacian's bytes are printed by `counts` (values, column indices, block offsets, row pointers, x, y).</summary>
+/// the STREAM convention) on one thread and on two (halves), against the Laplacian apply of a 10⁶-vertex sheaf on a
+/// 1000 × 1000 grid (d = 1 and d = 2) on one and two threads, and the d = 1 grid with its vertices numbered at random
+/// (same matrix permuted: random gathers). Bandwidth = bytes / time; the Laplacian's bytes are printed by `bytes`.</summary>
 [MemoryDiagnoser]
 public class BandwidthBenchmarks
 {
     private const int N = 4 << 20;
     private double[] _a = null!, _b = null!, _c = null!;
-    private SheafLaplacianMatrix _l1 = null!, _l2 = null!;
+    private SheafLaplacianMatrix _l1 = null!, _l2 = null!, _l1Shuffled = null!;
     private double[] _x1 = null!, _y1 = null!, _x2 = null!, _y2 = null!;
+    private Action<int> _triadHalf = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -112,32 +141,45 @@ public class BandwidthBenchmarks
         new Rng(1).FillNormal(_b, 1.0); new Rng(2).FillNormal(_c, 1.0);
         _l1 = SheafLaplacian.assemble(SheafFactory.Grid(1000, 1, 7));
         _l2 = SheafLaplacian.assemble(SheafFactory.Grid(1000, 2, 8));
+        _l1Shuffled = SheafLaplacian.assemble(SheafFactory.Grid(1000, 1, 7, shuffled: true));
         _x1 = new double[_l1.Dimension]; new Rng(3).FillNormal(_x1, 1.0); _y1 = new double[_l1.Dimension];
         _x2 = new double[_l2.Dimension]; new Rng(4).FillNormal(_x2, 1.0); _y2 = new double[_l2.Dimension];
+        _triadHalf = h => TensorPrimitives.MultiplyAdd(_c.AsSpan(h * (N / 2), N / 2), 3.0, _b.AsSpan(h * (N / 2), N / 2), _a.AsSpan(h * (N / 2), N / 2));
     }
 
     [Benchmark(Baseline = true)]
     public void Triad() => TensorPrimitives.MultiplyAdd(_c, 3.0, _b, _a);
 
+    /// <summary>The triad's two halves on two threads (Parallel.For): the machine's two-core bandwidth.</summary>
+    [Benchmark]
+    public void TriadTwoThreads() => Parallel.For(0, 2, _triadHalf);
+
     [Benchmark]
     public void LaplacianGridMillionD1() => SheafLaplacian.apply(_l1, _x1, _y1);
 
     [Benchmark]
+    public void LaplacianGridMillionD1TwoThreads() => SheafLaplacian.applyTwoThreads(_l1, _x1, _y1);
+
+    [Benchmark]
+    public void LaplacianGridMillionD1Shuffled() => SheafLaplacian.apply(_l1Shuffled, _x1, _y1);
+
+    [Benchmark]
     public void LaplacianGridMillionD2() => SheafLaplacian.apply(_l2, _x2, _y2);
 
-    /// <summary>Bytes an apply must move at least once: values, column indices, row pointers, x (read), y (written);
-    /// block offsets too unless the stalk dimension is uniform (the uniform kernels do not read them). Write-allocate
-    /// traffic of y is not counted, as in STREAM.</summary>
-    internal static long LaplacianBytes(SheafLaplacianMatrix l) =>
-        8L * l.Values.Length + 4L * l.ColumnIndices.Length + (l.UniformDimension > 0 ? 0 : 4L * l.BlockOffsets.Length)
-        + 4L * l.RowPointers.Length + 16L * l.Dimension;
+    [Benchmark]
+    public void LaplacianGridMillionD2TwoThreads() => SheafLaplacian.applyTwoThreads(_l2, _x2, _y2);
+
+    internal static long LaplacianBytes(SheafLaplacianMatrix l) => LaplacianApplyBenchmarks.LaplacianBytes(l);
 
     public static void PrintBytes()
     {
         foreach (var d in new[] { 1, 2 })
         {
             var l = SheafLaplacian.assemble(SheafFactory.Grid(1000, d, d == 1 ? 7 : 8));
-            Console.WriteLine($"Laplacian 10^6 vertices d={d}: {LaplacianBytes(l) / 1e6:F1} MB per apply; triad: {24.0 * N / 1e6:F1} MB");
+            Console.WriteLine($"Laplacian 10^6 vertices d={d}: {LaplacianBytes(l) / 1e6:F1} MB per apply "
+                + $"(values {8.0 * l.Values.Length / 1e6:F1}, column indices {4.0 * l.ColumnIndices.Length / 1e6:F1}, "
+                + $"row pointers {4.0 * l.RowPointers.Length / 1e6:F1}, x {8.0 * l.Dimension / 1e6:F1}, y {8.0 * l.Dimension / 1e6:F1}); "
+                + $"triad: {24.0 * N / 1e6:F1} MB");
         }
     }
 }
