@@ -162,7 +162,8 @@ type internal PinnedHeatField(laplacian: SheafLaplacianMatrix, alpha: float, pin
         member _.Dimension = n
 
         member _.Evaluate(x: ReadOnlySpan<float>, destination: Span<float>) =
-            SheafLaplacian.apply (laplacian, x, Span lx)
+            // Two cores on large sheaves (bit-identical to the one-thread apply, so steps are reproducible).
+            SheafLaplacian.applyTwoThreads (laplacian, x, Span lx)
             applications <- applications + 1
             let mutable energy = 0.0
             let mutable xx = 0.0
@@ -265,7 +266,7 @@ module internal SheafHeat =
         let mutable iterations = 0
         let mutable go = normalise v > 0.0
         while go do
-            SheafLaplacian.apply (laplacian, ReadOnlySpan v, Span w)
+            SheafLaplacian.applyTwoThreads (laplacian, ReadOnlySpan v, Span w)
             iterations <- iterations + 1
             let mutable rq = 0.0
             for i in 0 .. n - 1 do
