@@ -74,6 +74,33 @@ type internal InteriorLaplacianOperator(laplacian: SheafLaplacianMatrix, interio
             for i in 0 .. interior.Length - 1 do
                 destination[i] <- output[interior[i]]
 
+/// Reusable arrays of the sparse harmonic extension (grown on demand, never shrunk), so that a call allocates
+/// little beyond its result; the factor's own arrays live in BlockLdltWorkspace.
+[<Sealed; AllowNullLiteral>]
+type internal HarmonicSparseWorkspace() =
+    [<ThreadStatic; DefaultValue>]
+    static val mutable private current: HarmonicSparseWorkspace
+    member val Interior: int[] = [||] with get, set
+    member val InteriorIndex: int[] = [||] with get, set
+    member val VertexGroup: int[] = [||] with get, set
+    member val GroupPointers: int[] = [||] with get, set
+    member val DiagonalOffsets: int[] = [||] with get, set
+    member val DiagonalValues: float[] = [||] with get, set
+    member val PairRows: int[] = [||] with get, set
+    member val PairColumns: int[] = [||] with get, set
+    member val PairOffsets: int[] = [||] with get, set
+    member val PairValues: float[] = [||] with get, set
+    member val MapScratch: float[] = [||] with get, set
+    member val EdgeCochain: float[] = [||] with get, set
+    member val VertexCochain: float[] = [||] with get, set
+    member val RightHandSide: float[] = [||] with get, set
+    member val InteriorSolution: float[] = [||] with get, set
+    member val Work: float[] = [||] with get, set
+    /// This thread's workspace.
+    static member ForCurrentThread =
+        if isNull HarmonicSparseWorkspace.current then HarmonicSparseWorkspace.current <- HarmonicSparseWorkspace()
+        HarmonicSparseWorkspace.current
+
 /// Harmonic extension of boundary data and global sections of a cellular sheaf.
 [<RequireQualifiedAccess>]
 module internal HarmonicExtension =
@@ -99,14 +126,21 @@ module internal HarmonicExtension =
             mask[c] <- true
         mask
 
-    /// Validates the inputs and returns (interior indices, x_B embedded in a zero C⁰ vector).
-    let private prepare (sheaf: CellularSheaf, boundaryMask: ReadOnlySpan<bool>, boundaryValues: ReadOnlySpan<float>) =
+    /// Validates the inputs: writes x_B into `boundary` (zero elsewhere, length C⁰) and the interior coordinate
+    /// indices, ascending, into `interior` (length ≥ C⁰); returns their count.
+    let private fillBoundary
+        (
+            sheaf: CellularSheaf,
+            boundaryMask: ReadOnlySpan<bool>,
+            boundaryValues: ReadOnlySpan<float>,
+            boundary: float[],
+            interior: int[]
+        ) =
         if isNull sheaf then nullArg (nameof sheaf)
         let n = sheaf.VertexCochainDim
         Guard.length (nameof boundaryMask) n boundaryMask.Length
         Guard.length (nameof boundaryValues) n boundaryValues.Length
-        let boundary = Array.zeroCreate<float> n
-        let interior = ResizeArray<int>()
+        let mutable count = 0
         for i in 0 .. n - 1 do
             if boundaryMask[i] then
                 if not (Double.IsFinite boundaryValues[i]) then
@@ -114,8 +148,19 @@ module internal HarmonicExtension =
                     invalidArg (nameof boundaryValues) message
                 boundary[i] <- boundaryValues[i]
             else
-                interior.Add i
-        interior.ToArray(), boundary
+                boundary[i] <- 0.0
+                interior[count] <- i
+                count <- count + 1
+        count
+
+    /// Validates the inputs and returns (interior indices, x_B embedded in a zero C⁰ vector).
+    let private prepare (sheaf: CellularSheaf, boundaryMask: ReadOnlySpan<bool>, boundaryValues: ReadOnlySpan<float>) =
+        if isNull sheaf then nullArg (nameof sheaf)
+        let n = sheaf.VertexCochainDim
+        let boundary = Array.zeroCreate<float> n
+        let interior = Array.zeroCreate<int> n
+        let count = fillBoundary (sheaf, boundaryMask, boundaryValues, boundary, interior)
+        Array.sub interior 0 count, boundary
 
     /// The right-hand side −L_IB·x_B of the interior system L_II·x_I = −L_IB·x_B (boundary holds x_B, zero elsewhere).
     let private interiorRightHandSide (laplacian: SheafLaplacianMatrix, interior: int[], boundary: float[]) =
@@ -301,19 +346,220 @@ module internal HarmonicExtension =
                 groupPointers[groups] <- row
         rowPointers, columns, values, groupPointers
 
-    /// <summary>Harmonic extension by a sparse LDLᵀ of L_II, falling back to the dense pivoted LDLᵀ when
+    /// The map of incidence i as a dense d_e × d_v row-major matrix: the sheaf's own values for dense and
+    /// orthogonal maps, else expanded into scratch (diagonal, identity). Returns (array, offset).
+    let private mapMatrix (sheaf: CellularSheaf, i: int, scratch: float[], at: int) : struct (float[] * int) =
+        match sheaf.Families[i] with
+        | RestrictionFamily.Dense
+        | RestrictionFamily.Orthogonal -> struct (sheaf.MapValues, sheaf.MapOffsets[i])
+        | family ->
+            let d = sheaf.EdgeDims[i / 2]
+            Array.Clear(scratch, at, d * d)
+            for r in 0 .. d - 1 do
+                scratch[at + r * d + r] <- if family = RestrictionFamily.Identity then 1.0 else sheaf.MapValues[sheaf.MapOffsets[i] + r]
+            struct (scratch, at)
+
+    /// target[(i − firstA)·width + (j − firstB)] += sign · (F_aᵀF_b)[ca, cb] over the interior coordinates ca of
+    /// incidence a's vertex and cb of incidence b's (same edge), i and j their interior indices. Scratch holds two
+    /// expanded d_e × d_e maps (diagonal and identity families).
+    let private addInteriorProduct
+        (
+            sheaf: CellularSheaf,
+            interiorIndex: int[],
+            a: int,
+            b: int,
+            sign: float,
+            scratch: float[],
+            target: float[],
+            targetOffset: int,
+            firstA: int,
+            firstB: int,
+            width: int
+        ) =
+        let de = sheaf.EdgeDims[a / 2]
+        let va = sheaf.IncidenceVertex a
+        let vb = sheaf.IncidenceVertex b
+        let da = sheaf.VertexDims[va]
+        let db = sheaf.VertexDims[vb]
+        let struct (ma, oa) = mapMatrix (sheaf, a, scratch, 0)
+        let struct (mb, ob) = mapMatrix (sheaf, b, scratch, de * de)
+        for ca in 0 .. da - 1 do
+            let i = interiorIndex[sheaf.VertexOffsets[va] + ca]
+            if i >= 0 then
+                for cb in 0 .. db - 1 do
+                    let j = interiorIndex[sheaf.VertexOffsets[vb] + cb]
+                    if j >= 0 then
+                        let mutable acc = 0.0
+                        for r in 0 .. de - 1 do
+                            acc <- acc + ma[oa + r * da + ca] * mb[ob + r * db + cb]
+                        let k = targetOffset + (i - firstA) * width + (j - firstB)
+                        target[k] <- target[k] + sign * acc
+
+    /// L_II in block form straight from the restriction maps, one group per vertex with interior coordinates:
+    /// diagonal blocks Σ_e F_vᵀF_v and, per edge joining two such vertices, −F_sᵀF_t (restricted to the interior
+    /// coordinates). No Laplacian is assembled.
+    let internal interiorBlocks (sheaf: CellularSheaf, interior: int[], interiorCount: int, ws: HarmonicSparseWorkspace) =
+        let n = sheaf.VertexCochainDim
+        let vertices = sheaf.VertexCount
+        let edges = sheaf.EdgeCount
+        ws.InteriorIndex <- SparseLdltWorkspace.Grow(ws.InteriorIndex, n)
+        ws.VertexGroup <- SparseLdltWorkspace.Grow(ws.VertexGroup, vertices)
+        ws.GroupPointers <- SparseLdltWorkspace.Grow(ws.GroupPointers, vertices + 1)
+        ws.DiagonalOffsets <- SparseLdltWorkspace.Grow(ws.DiagonalOffsets, vertices + 1)
+        ws.PairRows <- SparseLdltWorkspace.Grow(ws.PairRows, edges)
+        ws.PairColumns <- SparseLdltWorkspace.Grow(ws.PairColumns, edges)
+        ws.PairOffsets <- SparseLdltWorkspace.Grow(ws.PairOffsets, edges + 1)
+        let interiorIndex = ws.InteriorIndex
+        let vertexGroup = ws.VertexGroup
+        let gp = ws.GroupPointers
+        let diagonalOffsets = ws.DiagonalOffsets
+        Array.Fill(interiorIndex, -1, 0, n)
+        for i in 0 .. interiorCount - 1 do
+            interiorIndex[interior[i]] <- i
+        // Groups: a vertex's interior coordinates have consecutive interior indices.
+        let mutable groups = 0
+        let mutable next = 0
+        for v in 0 .. vertices - 1 do
+            let mutable size = 0
+            for c in sheaf.VertexOffsets[v] .. sheaf.VertexOffsets[v + 1] - 1 do
+                if interiorIndex[c] >= 0 then size <- size + 1
+            if size > 0 then
+                vertexGroup[v] <- groups
+                gp[groups] <- next
+                groups <- groups + 1
+                next <- next + size
+            else
+                vertexGroup[v] <- -1
+        gp[groups] <- next
+        diagonalOffsets[0] <- 0
+        for g in 0 .. groups - 1 do
+            diagonalOffsets[g + 1] <- diagonalOffsets[g] + (gp[g + 1] - gp[g]) * (gp[g + 1] - gp[g])
+        let mutable pairs = 0
+        for e in 0 .. edges - 1 do
+            let gs = vertexGroup[sheaf.EdgeSources[e]]
+            let gt = vertexGroup[sheaf.EdgeTargets[e]]
+            if sheaf.EdgeDims[e] > 0 && gs >= 0 && gt >= 0 then
+                ws.PairRows[pairs] <- gs
+                ws.PairColumns[pairs] <- gt
+                pairs <- pairs + 1
+        ws.PairOffsets[0] <- 0
+        for p in 0 .. pairs - 1 do
+            let gs = ws.PairRows[p]
+            let gt = ws.PairColumns[p]
+            ws.PairOffsets[p + 1] <- ws.PairOffsets[p] + (gp[gs + 1] - gp[gs]) * (gp[gt + 1] - gp[gt])
+        ws.DiagonalValues <- SparseLdltWorkspace.Grow(ws.DiagonalValues, diagonalOffsets[groups])
+        ws.PairValues <- SparseLdltWorkspace.Grow(ws.PairValues, ws.PairOffsets[pairs])
+        let maxEdge = if edges = 0 then 0 else Array.max sheaf.EdgeDims
+        ws.MapScratch <- SparseLdltWorkspace.Grow(ws.MapScratch, 2 * maxEdge * maxEdge)
+        let diagonal = ws.DiagonalValues
+        let pairValues = ws.PairValues
+        Array.Clear(diagonal, 0, diagonalOffsets[groups])
+        Array.Clear(pairValues, 0, ws.PairOffsets[pairs])
+        let scratch = ws.MapScratch
+        let mutable pair = 0
+        for e in 0 .. edges - 1 do
+            if sheaf.EdgeDims[e] > 0 then
+                let gs = vertexGroup[sheaf.EdgeSources[e]]
+                let gt = vertexGroup[sheaf.EdgeTargets[e]]
+                if gs >= 0 then
+                    let size = gp[gs + 1] - gp[gs]
+                    addInteriorProduct (sheaf, interiorIndex, 2 * e, 2 * e, 1.0, scratch, diagonal, diagonalOffsets[gs], gp[gs], gp[gs], size)
+                if gt >= 0 then
+                    let size = gp[gt + 1] - gp[gt]
+                    addInteriorProduct (sheaf, interiorIndex, 2 * e + 1, 2 * e + 1, 1.0, scratch, diagonal, diagonalOffsets[gt], gp[gt], gp[gt], size)
+                if gs >= 0 && gt >= 0 then
+                    let width = gp[gt + 1] - gp[gt]
+                    addInteriorProduct (sheaf, interiorIndex, 2 * e, 2 * e + 1, -1.0, scratch, pairValues, ws.PairOffsets[pair], gp[gs], gp[gt], width)
+                    pair <- pair + 1
+        { GroupCount = groups
+          GroupPointers = gp
+          DiagonalOffsets = diagonalOffsets
+          DiagonalValues = diagonal
+          PairCount = pairs
+          PairRows = ws.PairRows
+          PairColumns = ws.PairColumns
+          PairOffsets = ws.PairOffsets
+          PairValues = pairValues }
+
+    /// destination = L·x = δᵀδx (matrix-free, through the coboundary kernels); edge is C¹ scratch.
+    let private applyLaplacian (sheaf: CellularSheaf, x: float[], edge: float[], destination: float[]) =
+        Coboundary.apply (sheaf, ReadOnlySpan x, Span(edge, 0, sheaf.EdgeCochainDim))
+        Coboundary.applyTranspose (sheaf, ReadOnlySpan(edge, 0, sheaf.EdgeCochainDim), Span(destination, 0, sheaf.VertexCochainDim))
+
+    /// <summary>Harmonic extension by a block sparse LDLᵀ of L_II, falling back to the dense pivoted LDLᵀ when
     /// L_II is singular at the tolerance.</summary>
     /// <param name="sheaf">Any cellular sheaf.</param>
     /// <param name="boundaryMask">Length C⁰; true marks a pinned (boundary) coordinate.</param>
     /// <param name="boundaryValues">Length C⁰; only boundary entries are read (must be finite).</param>
     /// <param name="relativeTolerance">A pivot ≤ relativeTolerance · max_i (L_II)_ii means L_II is treated as
     /// singular, and the dense rank-revealing method (same tolerance) takes over.</param>
-    /// <remarks>The interior coordinates are ordered by minimum degree on the graph of vertices (a vertex's
-    /// coordinates stay together); elimination is sparse while the remaining graph is sparse and dense
-    /// (vectorised) for the final, nearly complete block. When every pivot is positive L_II is non-singular,
-    /// so the solution is unique (Rank = interior size, Nullity = 0). On failure the result is exactly
-    /// <c>solveDense</c>'s, Method = DenseLdlt.</remarks>
+    /// <remarks>L_II is built in blocks straight from the restriction maps (one group per vertex with interior
+    /// coordinates), ordered by minimum degree on the graph of those vertices and factored by
+    /// <c>BlockLdlt</c>: whole vertices are eliminated sparsely while the remaining graph is sparse, then the
+    /// nearly complete trailing block is factored densely (GEMM-blocked). The right-hand side −L_IB·x_B and the
+    /// residual use the matrix-free δᵀδ. When every pivot is positive L_II is non-singular, so the solution is
+    /// unique (Rank = interior size, Nullity = 0). On failure the result is exactly <c>solveDense</c>'s,
+    /// Method = DenseLdlt. Scratch lives in thread-static workspaces; a call allocates its result.</remarks>
     let solveSparse
+        (
+            sheaf: CellularSheaf,
+            boundaryMask: ReadOnlySpan<bool>,
+            boundaryValues: ReadOnlySpan<float>,
+            relativeTolerance: float
+        ) : HarmonicExtensionResult =
+        if isNull sheaf then nullArg (nameof sheaf)
+        let n = sheaf.VertexCochainDim
+        let ws = HarmonicSparseWorkspace.ForCurrentThread
+        ws.Interior <- SparseLdltWorkspace.Grow(ws.Interior, n)
+        let solution = Array.zeroCreate<float> n
+        let count = fillBoundary (sheaf, boundaryMask, boundaryValues, solution, ws.Interior)
+        if not (relativeTolerance >= 0.0 && Double.IsFinite relativeTolerance) then
+            invalidArg (nameof relativeTolerance) "Must be finite and non-negative."
+        let interior = ws.Interior
+        let blocks = interiorBlocks (sheaf, interior, count, ws)
+        let factored =
+            if count = 0 then ValueSome BlockLdlt.empty
+            else BlockLdlt.factor (blocks, relativeTolerance, BlockLdltWorkspace.ForCurrentThread)
+        match factored with
+        | ValueNone -> solveDense (sheaf, boundaryMask, boundaryValues, relativeTolerance)
+        | ValueSome factor ->
+            ws.EdgeCochain <- SparseLdltWorkspace.Grow(ws.EdgeCochain, sheaf.EdgeCochainDim)
+            ws.VertexCochain <- SparseLdltWorkspace.Grow(ws.VertexCochain, n)
+            ws.RightHandSide <- SparseLdltWorkspace.Grow(ws.RightHandSide, count)
+            ws.InteriorSolution <- SparseLdltWorkspace.Grow(ws.InteriorSolution, count)
+            ws.Work <- SparseLdltWorkspace.Grow(ws.Work, count)
+            let lx = ws.VertexCochain
+            let rhs = ws.RightHandSide
+            let xI = ws.InteriorSolution
+            // b = −(L·x_B)_I with solution still holding x_B (zero on the interior).
+            applyLaplacian (sheaf, solution, ws.EdgeCochain, lx)
+            let mutable rhsNorm = 0.0
+            for i in 0 .. count - 1 do
+                rhs[i] <- -lx[interior[i]]
+                rhsNorm <- rhsNorm + rhs[i] * rhs[i]
+            BlockLdlt.solve (factor, ReadOnlySpan(rhs, 0, count), Span(xI, 0, count), Span(ws.Work, 0, count))
+            for i in 0 .. count - 1 do
+                solution[interior[i]] <- xI[i]
+            applyLaplacian (sheaf, solution, ws.EdgeCochain, lx)
+            let mutable residual = 0.0
+            for i in 0 .. count - 1 do
+                residual <- residual + lx[interior[i]] * lx[interior[i]]
+            let residual = sqrt residual
+            { Method = HarmonicExtensionMethod.SparseLdlt
+              Solution = solution
+              Uniqueness = HarmonicExtensionUniqueness.Unique
+              Rank = count
+              Nullity = 0
+              NullSpaceBasis = DenseMatrix(n, 0)
+              InteriorCount = count
+              ResidualNorm = residual
+              RelativeResidual = relative (residual, sqrt rhsNorm)
+              Converged = true
+              Iterations = 0 }
+
+    /// <summary>The previous scalar path (kept as the reference of the block one): L assembled, L_II extracted in
+    /// scalar CSR, <c>SparseCholesky.factor</c> with vertex groups. Same contract as <c>solveSparse</c>.</summary>
+    let solveSparseScalar
         (
             sheaf: CellularSheaf,
             boundaryMask: ReadOnlySpan<bool>,
