@@ -50,8 +50,12 @@ internal static class HarmonicProfile
         Time("CG (whole call)", 20, () => HarmonicExtension.solveConjugateGradient(sheaf, mask, values, 1e-10, 10_000));
         var interior = Enumerable.Range(0, n).Where(i => !mask[i]).ToArray();
         var hws = new HarmonicSparseWorkspace();
-        Time("interior blocks from the maps", 200, () => HarmonicExtension.interiorBlocks(sheaf, interior, interior.Length, hws));
-        var blocks = HarmonicExtension.interiorBlocks(sheaf, interior, interior.Length, hws);
+        var boundary = mask.Select((m, i) => m ? values[i] : 0.0).ToArray();
+        var rhs = new double[interior.Length];
+        Time("interior blocks + rhs from the maps", 200, () => HarmonicExtension.interiorBlocks(sheaf, interior, interior.Length, boundary, rhs, hws));
+        var blocks = HarmonicExtension.interiorBlocks(sheaf, interior, interior.Length, boundary, rhs, hws);
+        var product = new double[interior.Length];
+        Time("block multiply (residual)", 2000, () => BlockLdlt.multiply(blocks, rhs, product));
         var bws = new BlockLdltWorkspace();
         var bf = BlockLdlt.factor(blocks, 1e-12, bws).Value;
         Console.WriteLine($"block factor: {bf.EliminatedCount} of {blocks.GroupCount} groups sparse, tail {bf.N - bf.TailStart} of {bf.N}");
@@ -60,7 +64,7 @@ internal static class HarmonicProfile
         new Rng(5).FillNormal(b, 1.0);
         Time("block solve", 2000, () => BlockLdlt.solve(bf, b, x, w));
         int t = bf.N - bf.TailStart;
-        var tailMatrix = new double[t * t]; var work = new double[t * t]; var piv = new double[t]; var panel = new double[16 * t];
+        var tailMatrix = new double[t * t]; var work = new double[t * t]; var piv = new double[t]; var panel = new double[SparseCholesky.DensePanel * t];
         var rngT = new Rng(6);
         for (int i = 0; i < t; i++) { for (int j = i; j < t; j++) tailMatrix[i * t + j] = rngT.Normal(); tailMatrix[i * t + i] = 4 * t; }
         Time($"dense tail {t} blocked", 200, () => { Array.Copy(tailMatrix, work, t * t); SparseCholesky.factorDense(work, t, piv, 0.0, panel); });

@@ -91,8 +91,6 @@ type internal HarmonicSparseWorkspace() =
     member val PairOffsets: int[] = [||] with get, set
     member val PairValues: float[] = [||] with get, set
     member val MapScratch: float[] = [||] with get, set
-    member val EdgeCochain: float[] = [||] with get, set
-    member val VertexCochain: float[] = [||] with get, set
     member val RightHandSide: float[] = [||] with get, set
     member val InteriorSolution: float[] = [||] with get, set
     member val Work: float[] = [||] with get, set
@@ -360,29 +358,28 @@ module internal HarmonicExtension =
             struct (scratch, at)
 
     /// target[(i − firstA)·width + (j − firstB)] += sign · (F_aᵀF_b)[ca, cb] over the interior coordinates ca of
-    /// incidence a's vertex and cb of incidence b's (same edge), i and j their interior indices. Scratch holds two
-    /// expanded d_e × d_e maps (diagonal and identity families).
-    let private addInteriorProduct
+    /// vertex va (map F_a = ma[oa ..], d_e × da) and cb of vertex vb (F_b = mb[ob ..], d_e × db), i and j their
+    /// interior indices.
+    let inline private addInteriorProduct
         (
             sheaf: CellularSheaf,
             interiorIndex: int[],
-            a: int,
-            b: int,
+            de: int,
+            va: int,
+            ma: float[],
+            oa: int,
+            vb: int,
+            mb: float[],
+            ob: int,
             sign: float,
-            scratch: float[],
             target: float[],
             targetOffset: int,
             firstA: int,
             firstB: int,
             width: int
         ) =
-        let de = sheaf.EdgeDims[a / 2]
-        let va = sheaf.IncidenceVertex a
-        let vb = sheaf.IncidenceVertex b
         let da = sheaf.VertexDims[va]
         let db = sheaf.VertexDims[vb]
-        let struct (ma, oa) = mapMatrix (sheaf, a, scratch, 0)
-        let struct (mb, ob) = mapMatrix (sheaf, b, scratch, de * de)
         for ca in 0 .. da - 1 do
             let i = interiorIndex[sheaf.VertexOffsets[va] + ca]
             if i >= 0 then
@@ -395,10 +392,33 @@ module internal HarmonicExtension =
                         let k = targetOffset + (i - firstA) * width + (j - firstB)
                         target[k] <- target[k] + sign * acc
 
+    /// rhs_i += sign · (F_vᵀy)[c] for the interior coordinates c of vertex v (map F = m[o ..], d_e × d_v).
+    let inline private addTransposeProduct
+        (sheaf: CellularSheaf, interiorIndex: int[], de: int, v: int, m: float[], o: int, y: Span<float>, sign: float, rhs: float[])
+        =
+        let dv = sheaf.VertexDims[v]
+        for c in 0 .. dv - 1 do
+            let i = interiorIndex[sheaf.VertexOffsets[v] + c]
+            if i >= 0 then
+                let mutable acc = 0.0
+                for r in 0 .. de - 1 do
+                    acc <- acc + m[o + r * dv + c] * y[r]
+                rhs[i] <- rhs[i] + sign * acc
+
     /// L_II in block form straight from the restriction maps, one group per vertex with interior coordinates:
     /// diagonal blocks Σ_e F_vᵀF_v and, per edge joining two such vertices, −F_sᵀF_t (restricted to the interior
-    /// coordinates). No Laplacian is assembled.
-    let internal interiorBlocks (sheaf: CellularSheaf, interior: int[], interiorCount: int, ws: HarmonicSparseWorkspace) =
+    /// coordinates). In the same pass over the edges, rhs[0 .. interiorCount) = −(L·x_B)_I for `boundary` = x_B
+    /// (zero on the interior): an edge touching a pinned coordinate adds F_sᵀy_e to its source side and −F_tᵀy_e
+    /// to its target side, y_e = F_t x_t − F_s x_s. No Laplacian is assembled.
+    let internal interiorBlocks
+        (
+            sheaf: CellularSheaf,
+            interior: int[],
+            interiorCount: int,
+            boundary: float[],
+            rhs: float[],
+            ws: HarmonicSparseWorkspace
+        ) =
         let n = sheaf.VertexCochainDim
         let vertices = sheaf.VertexCount
         let edges = sheaf.EdgeCount
@@ -450,27 +470,52 @@ module internal HarmonicExtension =
         ws.DiagonalValues <- SparseLdltWorkspace.Grow(ws.DiagonalValues, diagonalOffsets[groups])
         ws.PairValues <- SparseLdltWorkspace.Grow(ws.PairValues, ws.PairOffsets[pairs])
         let maxEdge = if edges = 0 then 0 else Array.max sheaf.EdgeDims
-        ws.MapScratch <- SparseLdltWorkspace.Grow(ws.MapScratch, 2 * maxEdge * maxEdge)
+        ws.MapScratch <- SparseLdltWorkspace.Grow(ws.MapScratch, 2 * maxEdge * maxEdge + maxEdge)
         let diagonal = ws.DiagonalValues
         let pairValues = ws.PairValues
         Array.Clear(diagonal, 0, diagonalOffsets[groups])
         Array.Clear(pairValues, 0, ws.PairOffsets[pairs])
         let scratch = ws.MapScratch
+        Array.Clear(rhs, 0, interiorCount)
+        let y = Span<float>(scratch, 2 * maxEdge * maxEdge, maxEdge)
         let mutable pair = 0
         for e in 0 .. edges - 1 do
-            if sheaf.EdgeDims[e] > 0 then
-                let gs = vertexGroup[sheaf.EdgeSources[e]]
-                let gt = vertexGroup[sheaf.EdgeTargets[e]]
-                if gs >= 0 then
-                    let size = gp[gs + 1] - gp[gs]
-                    addInteriorProduct (sheaf, interiorIndex, 2 * e, 2 * e, 1.0, scratch, diagonal, diagonalOffsets[gs], gp[gs], gp[gs], size)
-                if gt >= 0 then
-                    let size = gp[gt + 1] - gp[gt]
-                    addInteriorProduct (sheaf, interiorIndex, 2 * e + 1, 2 * e + 1, 1.0, scratch, diagonal, diagonalOffsets[gt], gp[gt], gp[gt], size)
-                if gs >= 0 && gt >= 0 then
-                    let width = gp[gt + 1] - gp[gt]
-                    addInteriorProduct (sheaf, interiorIndex, 2 * e, 2 * e + 1, -1.0, scratch, pairValues, ws.PairOffsets[pair], gp[gs], gp[gt], width)
-                    pair <- pair + 1
+            let de = sheaf.EdgeDims[e]
+            if de > 0 then
+                let vs = sheaf.EdgeSources[e]
+                let vt = sheaf.EdgeTargets[e]
+                let gs = vertexGroup[vs]
+                let gt = vertexGroup[vt]
+                if gs >= 0 || gt >= 0 then
+                    let struct (ms, os) = mapMatrix (sheaf, 2 * e, scratch, 0)
+                    let struct (mt, ot) = mapMatrix (sheaf, 2 * e + 1, scratch, de * de)
+                    if gs >= 0 then
+                        let size = gp[gs + 1] - gp[gs]
+                        addInteriorProduct (sheaf, interiorIndex, de, vs, ms, os, vs, ms, os, 1.0, diagonal, diagonalOffsets[gs], gp[gs], gp[gs], size)
+                    if gt >= 0 then
+                        let size = gp[gt + 1] - gp[gt]
+                        addInteriorProduct (sheaf, interiorIndex, de, vt, mt, ot, vt, mt, ot, 1.0, diagonal, diagonalOffsets[gt], gp[gt], gp[gt], size)
+                    if gs >= 0 && gt >= 0 then
+                        let width = gp[gt + 1] - gp[gt]
+                        addInteriorProduct (sheaf, interiorIndex, de, vs, ms, os, vt, mt, ot, -1.0, pairValues, ws.PairOffsets[pair], gp[gs], gp[gt], width)
+                        pair <- pair + 1
+                    // A vertex pins some coordinate when it has fewer interior coordinates than its stalk.
+                    let ds = sheaf.VertexDims[vs]
+                    let dt = sheaf.VertexDims[vt]
+                    let pinsS = (if gs >= 0 then gp[gs + 1] - gp[gs] else 0) < ds
+                    let pinsT = (if gt >= 0 then gp[gt + 1] - gp[gt] else 0) < dt
+                    if pinsS || pinsT then
+                        let xs = sheaf.VertexOffsets[vs]
+                        let xt = sheaf.VertexOffsets[vt]
+                        for r in 0 .. de - 1 do
+                            let mutable acc = 0.0
+                            for c in 0 .. dt - 1 do
+                                acc <- acc + mt[ot + r * dt + c] * boundary[xt + c]
+                            for c in 0 .. ds - 1 do
+                                acc <- acc - ms[os + r * ds + c] * boundary[xs + c]
+                            y[r] <- acc
+                        if gs >= 0 then addTransposeProduct (sheaf, interiorIndex, de, vs, ms, os, y, 1.0, rhs)
+                        if gt >= 0 then addTransposeProduct (sheaf, interiorIndex, de, vt, mt, ot, y, -1.0, rhs)
         { GroupCount = groups
           GroupPointers = gp
           DiagonalOffsets = diagonalOffsets
@@ -480,11 +525,6 @@ module internal HarmonicExtension =
           PairColumns = ws.PairColumns
           PairOffsets = ws.PairOffsets
           PairValues = pairValues }
-
-    /// destination = L·x = δᵀδx (matrix-free, through the coboundary kernels); edge is C¹ scratch.
-    let private applyLaplacian (sheaf: CellularSheaf, x: float[], edge: float[], destination: float[]) =
-        Coboundary.apply (sheaf, ReadOnlySpan x, Span(edge, 0, sheaf.EdgeCochainDim))
-        Coboundary.applyTranspose (sheaf, ReadOnlySpan(edge, 0, sheaf.EdgeCochainDim), Span(destination, 0, sheaf.VertexCochainDim))
 
     /// <summary>Harmonic extension by a block sparse LDLᵀ of L_II, falling back to the dense pivoted LDLᵀ when
     /// L_II is singular at the tolerance.</summary>
@@ -496,8 +536,8 @@ module internal HarmonicExtension =
     /// <remarks>L_II is built in blocks straight from the restriction maps (one group per vertex with interior
     /// coordinates), ordered by minimum degree on the graph of those vertices and factored by
     /// <c>BlockLdlt</c>: whole vertices are eliminated sparsely while the remaining graph is sparse, then the
-    /// nearly complete trailing block is factored densely (GEMM-blocked). The right-hand side −L_IB·x_B and the
-    /// residual use the matrix-free δᵀδ. When every pivot is positive L_II is non-singular, so the solution is
+    /// nearly complete trailing block is factored densely (GEMM-blocked). The right-hand side −L_IB·x_B is built
+    /// in the same pass over the edges, and the residual ‖L_II·x_I + L_IB·x_B‖ from the same blocks. When every pivot is positive L_II is non-singular, so the solution is
     /// unique (Rank = interior size, Nullity = 0). On failure the result is exactly <c>solveDense</c>'s,
     /// Method = DenseLdlt. Scratch lives in thread-static workspaces; a call allocates its result.</remarks>
     let solveSparse
@@ -516,34 +556,30 @@ module internal HarmonicExtension =
         if not (relativeTolerance >= 0.0 && Double.IsFinite relativeTolerance) then
             invalidArg (nameof relativeTolerance) "Must be finite and non-negative."
         let interior = ws.Interior
-        let blocks = interiorBlocks (sheaf, interior, count, ws)
+        ws.RightHandSide <- SparseLdltWorkspace.Grow(ws.RightHandSide, count)
+        let rhs = ws.RightHandSide
+        let blocks = interiorBlocks (sheaf, interior, count, solution, rhs, ws)
         let factored =
             if count = 0 then ValueSome BlockLdlt.empty
             else BlockLdlt.factor (blocks, relativeTolerance, BlockLdltWorkspace.ForCurrentThread)
         match factored with
         | ValueNone -> solveDense (sheaf, boundaryMask, boundaryValues, relativeTolerance)
         | ValueSome factor ->
-            ws.EdgeCochain <- SparseLdltWorkspace.Grow(ws.EdgeCochain, sheaf.EdgeCochainDim)
-            ws.VertexCochain <- SparseLdltWorkspace.Grow(ws.VertexCochain, n)
-            ws.RightHandSide <- SparseLdltWorkspace.Grow(ws.RightHandSide, count)
             ws.InteriorSolution <- SparseLdltWorkspace.Grow(ws.InteriorSolution, count)
             ws.Work <- SparseLdltWorkspace.Grow(ws.Work, count)
-            let lx = ws.VertexCochain
-            let rhs = ws.RightHandSide
             let xI = ws.InteriorSolution
-            // b = −(L·x_B)_I with solution still holding x_B (zero on the interior).
-            applyLaplacian (sheaf, solution, ws.EdgeCochain, lx)
-            let mutable rhsNorm = 0.0
-            for i in 0 .. count - 1 do
-                rhs[i] <- -lx[interior[i]]
-                rhsNorm <- rhsNorm + rhs[i] * rhs[i]
-            BlockLdlt.solve (factor, ReadOnlySpan(rhs, 0, count), Span(xI, 0, count), Span(ws.Work, 0, count))
+            let work = ws.Work
+            BlockLdlt.solve (factor, ReadOnlySpan(rhs, 0, count), Span(xI, 0, count), Span(work, 0, count))
             for i in 0 .. count - 1 do
                 solution[interior[i]] <- xI[i]
-            applyLaplacian (sheaf, solution, ws.EdgeCochain, lx)
+            // Residual L_II·x_I − b from the same blocks (b = −L_IB·x_B was built with them).
+            BlockLdlt.multiply (blocks, ReadOnlySpan(xI, 0, count), Span(work, 0, count))
             let mutable residual = 0.0
+            let mutable rhsNorm = 0.0
             for i in 0 .. count - 1 do
-                residual <- residual + lx[interior[i]] * lx[interior[i]]
+                let r = work[i] - rhs[i]
+                residual <- residual + r * r
+                rhsNorm <- rhsNorm + rhs[i] * rhs[i]
             let residual = sqrt residual
             { Method = HarmonicExtensionMethod.SparseLdlt
               Solution = solution

@@ -356,6 +356,36 @@ module internal BlockLdlt =
                   Pivots = pivots
                   Tail = tail }
 
+    /// <summary>y = A·x for a block symmetric matrix (each pair applied with its transpose).</summary>
+    let multiply (a: BlockSymmetricMatrix, x: ReadOnlySpan<float>, y: Span<float>) =
+        let gp = a.GroupPointers
+        let n = gp[a.GroupCount]
+        Guard.length (nameof x) n x.Length
+        Guard.length (nameof y) n y.Length
+        for g in 0 .. a.GroupCount - 1 do
+            let first = gp[g]
+            let s = gp[g + 1] - first
+            let o = a.DiagonalOffsets[g]
+            for i in 0 .. s - 1 do
+                let mutable acc = 0.0
+                for j in 0 .. s - 1 do
+                    acc <- acc + a.DiagonalValues[o + i * s + j] * x[first + j]
+                y[first + i] <- acc
+        for p in 0 .. a.PairCount - 1 do
+            let r = gp[a.PairRows[p]]
+            let c = gp[a.PairColumns[p]]
+            let sr = gp[a.PairRows[p] + 1] - r
+            let sc = gp[a.PairColumns[p] + 1] - c
+            let o = a.PairOffsets[p]
+            for i in 0 .. sr - 1 do
+                let mutable acc = 0.0
+                let xi = x[r + i]
+                for j in 0 .. sc - 1 do
+                    let v = a.PairValues[o + i * sc + j]
+                    acc <- acc + v * x[c + j]
+                    y[c + j] <- y[c + j] + v * xi
+                y[r + i] <- y[r + i] + acc
+
     /// <summary>Solves A·x = b with a block factor; work is a scratch span of length ≥ N.</summary>
     let solve (f: BlockLdltFactor, b: ReadOnlySpan<float>, x: Span<float>, work: Span<float>) =
         let n = f.N
