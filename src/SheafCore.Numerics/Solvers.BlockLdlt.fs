@@ -76,10 +76,10 @@ module internal BlockLdlt =
 
     /// Dense switch of the minimum-degree order (see SparseCholesky.minimumDegree). With the GEMM-based dense
     /// tail, going dense earlier than the scalar solver (0.4) pays: the last sparse columns are the widest and
-    /// their scattered block updates the slowest. Measured on the 500-vertex benchmark sheaf (0.08–0.7, noisy
-    /// machine): 0.15 best, 0.4 about 1.2× and 0.7 about 1.5× slower.
+    /// their scattered block updates the slowest. Whole call on the 500-vertex benchmark sheaf (Stopwatch, load
+    /// 2–6): 0.15: 366 µs, 0.25: 337 µs, 0.4: 384 µs.
     [<Literal>]
-    let DenseSwitchFraction = 0.15
+    let DenseSwitchFraction = 0.25
 
     let inline private grow (array: 'T[], length: int) = SparseLdltWorkspace.Grow(array, length)
 
@@ -315,12 +315,27 @@ module internal BlockLdlt =
                             let sb = rankStart[rb + 1] - rankStart[rb]
                             let lb = body + (neighbourRows[kb] - s) * s
                             let target = aoff + neighbourRows[cursor] * sa
-                            for i in 0 .. sb - 1 do
-                                for j in 0 .. sa - 1 do
-                                    let mutable v = values[target + i * sa + j]
-                                    for c in 0 .. s - 1 do
-                                        v <- v - values[lb + i * s + c] * w[wa + j * s + c]
-                                    values[target + i * sa + j] <- v
+                            if s = 2 && sa = 2 && sb = 2 then
+                                // Stalk dimension 2 throughout (the common case): the 2×2×2 product unrolled.
+                                let l00 = values[lb]
+                                let l01 = values[lb + 1]
+                                let l10 = values[lb + 2]
+                                let l11 = values[lb + 3]
+                                let w00 = w[wa]
+                                let w01 = w[wa + 1]
+                                let w10 = w[wa + 2]
+                                let w11 = w[wa + 3]
+                                values[target] <- values[target] - (l00 * w00 + l01 * w01)
+                                values[target + 1] <- values[target + 1] - (l00 * w10 + l01 * w11)
+                                values[target + 2] <- values[target + 2] - (l10 * w00 + l11 * w01)
+                                values[target + 3] <- values[target + 3] - (l10 * w10 + l11 * w11)
+                            else
+                                for i in 0 .. sb - 1 do
+                                    for j in 0 .. sa - 1 do
+                                        let mutable v = values[target + i * sa + j]
+                                        for c in 0 .. s - 1 do
+                                            v <- v - values[lb + i * s + c] * w[wa + j * s + c]
+                                        values[target + i * sa + j] <- v
                     else
                         // Tail: upper triangle, row of a, column of b (b = a writes the lower part too, unused).
                         let pa = rankStart[ra] - tailStart
@@ -329,13 +344,29 @@ module internal BlockLdlt =
                             let sb = rankStart[rb + 1] - rankStart[rb]
                             let pb = rankStart[rb] - tailStart
                             let lb = body + (neighbourRows[kb] - s) * s
-                            for i in 0 .. sa - 1 do
-                                let row = (pa + i) * t + pb
-                                for j in 0 .. sb - 1 do
-                                    let mutable v = tail[row + j]
-                                    for c in 0 .. s - 1 do
-                                        v <- v - w[wa + i * s + c] * values[lb + j * s + c]
-                                    tail[row + j] <- v
+                            if s = 2 && sa = 2 && sb = 2 then
+                                let row0 = pa * t + pb
+                                let row1 = row0 + t
+                                let w00 = w[wa]
+                                let w01 = w[wa + 1]
+                                let w10 = w[wa + 2]
+                                let w11 = w[wa + 3]
+                                let l00 = values[lb]
+                                let l01 = values[lb + 1]
+                                let l10 = values[lb + 2]
+                                let l11 = values[lb + 3]
+                                tail[row0] <- tail[row0] - (w00 * l00 + w01 * l01)
+                                tail[row0 + 1] <- tail[row0 + 1] - (w00 * l10 + w01 * l11)
+                                tail[row1] <- tail[row1] - (w10 * l00 + w11 * l01)
+                                tail[row1 + 1] <- tail[row1 + 1] - (w10 * l10 + w11 * l11)
+                            else
+                                for i in 0 .. sa - 1 do
+                                    let row = (pa + i) * t + pb
+                                    for j in 0 .. sb - 1 do
+                                        let mutable v = tail[row + j]
+                                        for c in 0 .. s - 1 do
+                                            v <- v - w[wa + i * s + c] * values[lb + j * s + c]
+                                        tail[row + j] <- v
                 r <- r + 1
         if ok && t > 0 then
             ok <- SparseCholesky.factorDense (tail, t, Span<float>(pivots, tailStart, t), threshold, w)
