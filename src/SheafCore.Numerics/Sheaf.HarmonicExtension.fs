@@ -489,19 +489,49 @@ module internal HarmonicExtension =
                 if gs >= 0 || gt >= 0 then
                     let struct (ms, os) = mapMatrix (sheaf, 2 * e, scratch, 0)
                     let struct (mt, ot) = mapMatrix (sheaf, 2 * e + 1, scratch, de * de)
-                    if gs >= 0 then
-                        let size = gp[gs + 1] - gp[gs]
-                        addInteriorProduct (sheaf, interiorIndex, de, vs, ms, os, vs, ms, os, 1.0, diagonal, diagonalOffsets[gs], gp[gs], gp[gs], size)
-                    if gt >= 0 then
-                        let size = gp[gt + 1] - gp[gt]
-                        addInteriorProduct (sheaf, interiorIndex, de, vt, mt, ot, vt, mt, ot, 1.0, diagonal, diagonalOffsets[gt], gp[gt], gp[gt], size)
-                    if gs >= 0 && gt >= 0 then
-                        let width = gp[gt + 1] - gp[gt]
-                        addInteriorProduct (sheaf, interiorIndex, de, vs, ms, os, vt, mt, ot, -1.0, pairValues, ws.PairOffsets[pair], gp[gs], gp[gt], width)
-                        pair <- pair + 1
-                    // A vertex pins some coordinate when it has fewer interior coordinates than its stalk.
                     let ds = sheaf.VertexDims[vs]
                     let dt = sheaf.VertexDims[vt]
+                    if de = 2 && ds = 2 && dt = 2 && gs >= 0 && gt >= 0 && gp[gs + 1] - gp[gs] = 2 && gp[gt + 1] - gp[gt] = 2 then
+                        // Stalk dimension 2 with both vertices wholly interior (the common case): the three 2×2
+                        // products F_sᵀF_s, F_tᵀF_t and −F_sᵀF_t written out.
+                        let a0 = ms[os]
+                        let a1 = ms[os + 1]
+                        let a2 = ms[os + 2]
+                        let a3 = ms[os + 3]
+                        let b0 = mt[ot]
+                        let b1 = mt[ot + 1]
+                        let b2 = mt[ot + 2]
+                        let b3 = mt[ot + 3]
+                        let ks = diagonalOffsets[gs]
+                        let ss01 = a0 * a1 + a2 * a3
+                        diagonal[ks] <- diagonal[ks] + (a0 * a0 + a2 * a2)
+                        diagonal[ks + 1] <- diagonal[ks + 1] + ss01
+                        diagonal[ks + 2] <- diagonal[ks + 2] + ss01
+                        diagonal[ks + 3] <- diagonal[ks + 3] + (a1 * a1 + a3 * a3)
+                        let kt = diagonalOffsets[gt]
+                        let tt01 = b0 * b1 + b2 * b3
+                        diagonal[kt] <- diagonal[kt] + (b0 * b0 + b2 * b2)
+                        diagonal[kt + 1] <- diagonal[kt + 1] + tt01
+                        diagonal[kt + 2] <- diagonal[kt + 2] + tt01
+                        diagonal[kt + 3] <- diagonal[kt + 3] + (b1 * b1 + b3 * b3)
+                        let kp = ws.PairOffsets[pair]
+                        pairValues[kp] <- -(a0 * b0 + a2 * b2)
+                        pairValues[kp + 1] <- -(a0 * b1 + a2 * b3)
+                        pairValues[kp + 2] <- -(a1 * b0 + a3 * b2)
+                        pairValues[kp + 3] <- -(a1 * b1 + a3 * b3)
+                        pair <- pair + 1
+                    else
+                        if gs >= 0 then
+                            let size = gp[gs + 1] - gp[gs]
+                            addInteriorProduct (sheaf, interiorIndex, de, vs, ms, os, vs, ms, os, 1.0, diagonal, diagonalOffsets[gs], gp[gs], gp[gs], size)
+                        if gt >= 0 then
+                            let size = gp[gt + 1] - gp[gt]
+                            addInteriorProduct (sheaf, interiorIndex, de, vt, mt, ot, vt, mt, ot, 1.0, diagonal, diagonalOffsets[gt], gp[gt], gp[gt], size)
+                        if gs >= 0 && gt >= 0 then
+                            let width = gp[gt + 1] - gp[gt]
+                            addInteriorProduct (sheaf, interiorIndex, de, vs, ms, os, vt, mt, ot, -1.0, pairValues, ws.PairOffsets[pair], gp[gs], gp[gt], width)
+                            pair <- pair + 1
+                    // A vertex pins some coordinate when it has fewer interior coordinates than its stalk.
                     let pinsS = (if gs >= 0 then gp[gs + 1] - gp[gs] else 0) < ds
                     let pinsT = (if gt >= 0 then gp[gt + 1] - gp[gt] else 0) < dt
                     if pinsS || pinsT then
