@@ -64,7 +64,7 @@ internal static class HarmonicProfile
         new Rng(5).FillNormal(b, 1.0);
         Time("block solve", 2000, () => BlockLdlt.solve(bf, b, x, w));
         int t = bf.N - bf.TailStart;
-        var tailMatrix = new double[t * t]; var work = new double[t * t]; var piv = new double[t]; var panel = new double[SparseCholesky.DensePanel * t];
+        var tailMatrix = new double[t * t]; var work = new double[t * t]; var piv = new double[t]; var panel = new double[SparseCholesky.denseScratchLength(t)];
         var rngT = new Rng(6);
         for (int i = 0; i < t; i++) { for (int j = i; j < t; j++) tailMatrix[i * t + j] = rngT.Normal(); tailMatrix[i * t + i] = 4 * t; }
         Time($"dense tail {t} blocked", 200, () => { Array.Copy(tailMatrix, work, t * t); SparseCholesky.factorDense(work, t, piv, 0.0, panel); });

@@ -103,7 +103,7 @@ module internal BlockGen =
 [<Properties(Arbitrary = [| typeof<BlockArbitraries> |], MaxTest = 300)>]
 module ``Block sparse LDLt`` =
 
-    /// Ragged sizes 0–100 cross the 16-row panels and the 32-row GEMM blocks at every offset.
+    /// Ragged sizes 0–100 cross the panels and the GEMM row blocks at every offset.
     [<Property>]
     let ``blocked dense LDLt equals its scalar twin on ragged sizes`` (BlockSeed seed) =
         let rng = Rng(int64 seed)
@@ -118,7 +118,7 @@ module ``Block sparse LDLt`` =
         let p1 = Array.zeroCreate t
         let p2 = Array.zeroCreate t
         let ok1 = SparseCholesky.factorDenseReference (Span reference, t, Span p1, 0.0)
-        let ok2 = SparseCholesky.factorDense (blocked, t, Span p2, 0.0, Array.zeroCreate (SparseCholesky.DensePanel * max t 1))
+        let ok2 = SparseCholesky.factorDense (blocked, t, Span p2, 0.0, Array.zeroCreate (SparseCholesky.denseScratchLength t))
         // Only the upper triangle is the factor; the strict lower part is scratch in the blocked version.
         let upper (m: float[]) = [| for i in 0 .. t - 1 do for j in i .. t - 1 do yield m[i * t + j] |]
         ok1 && ok2
@@ -134,7 +134,7 @@ module ``Block sparse LDLt`` =
             for j in i .. t - 1 do
                 a[i * t + j] <- rng.Normal()
         let ok1 = SparseCholesky.factorDenseReference (Span(Array.copy a), t, Span(Array.zeroCreate t), 1e-12)
-        let ok2 = SparseCholesky.factorDense (Array.copy a, t, Span(Array.zeroCreate t), 1e-12, Array.zeroCreate (SparseCholesky.DensePanel * t))
+        let ok2 = SparseCholesky.factorDense (Array.copy a, t, Span(Array.zeroCreate t), 1e-12, Array.zeroCreate (SparseCholesky.denseScratchLength t))
         ok1 = ok2
 
     /// Up to 80 groups of 1–4 variables with 0–3 pairs per group: sparse phases, dense tails and both at once.

@@ -206,7 +206,7 @@ module internal BlockLdlt =
         panelOffsets[eliminated] <- panel
         workspace.Values <- grow (workspace.Values, panel)
         workspace.Tail <- grow (workspace.Tail, t * t)
-        workspace.Scratch <- grow (workspace.Scratch, max scratchRows (SparseCholesky.DensePanel * t))
+        workspace.Scratch <- grow (workspace.Scratch, max scratchRows (SparseCholesky.denseScratchLength t))
         let values = workspace.Values
         let tail = workspace.Tail
         let w = workspace.Scratch

@@ -127,6 +127,10 @@ module internal SparseCholesky =
     [<Literal>]
     let DenseRowBlock = 32
 
+    /// Scratch length factorDense needs for a t×t block (a function, so that callers in other assemblies do not bake
+    /// in the panel width as a constant).
+    let denseScratchLength (t: int) = DensePanel * t
+
     /// <summary>Scalar reference of <see cref="factorDense"/>: in-place LDLᵀ (no pivoting) of the t×t symmetric
     /// matrix held as its upper triangle, row-major (entry (i, j), j ≥ i, at a[i·t + j]; the strict lower part is
     /// neither read nor meaningful). On success a[k·t + j] = L[j, k] for j &gt; k and pivots[k] = D[k].
@@ -150,7 +154,7 @@ module internal SparseCholesky =
         ok
 
     /// <summary>Blocked in-place LDLᵀ of a t×t upper-stored symmetric matrix (layout and result as
-    /// <see cref="factorDenseReference"/>); scratch needs DensePanel·t entries.</summary>
+    /// <see cref="factorDenseReference"/>); scratch needs denseScratchLength t entries.</summary>
     /// <remarks>Right-looking: the DensePanel pivot rows are finished with vectorised row updates, then the
     /// trailing upper triangle takes T += U_pᵀ·W with W = −D_p⁻¹U_p through the register-tiled GEMM, one call
     /// per DenseRowBlock rows (from the block's diagonal to the end of the row: the part left of the diagonal
@@ -368,7 +372,7 @@ module internal SparseCholesky =
                     lower[p] <- lower[p] / d
                 j <- j + 1
         if ok then
-            workspace.Panel <- SparseLdltWorkspace.Grow(workspace.Panel, DensePanel * t)
+            workspace.Panel <- SparseLdltWorkspace.Grow(workspace.Panel, denseScratchLength t)
             ok <- factorDense (tail, t, Span<float>(pivots, tailStart, t), threshold, workspace.Panel)
         if not ok then
             ValueNone
