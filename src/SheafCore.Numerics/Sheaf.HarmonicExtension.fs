@@ -74,6 +74,31 @@ type internal InteriorLaplacianOperator(laplacian: SheafLaplacianMatrix, interio
             for i in 0 .. interior.Length - 1 do
                 destination[i] <- output[interior[i]]
 
+/// Reusable arrays of the sparse harmonic extension (grown on demand, never shrunk), so that a call allocates
+/// little beyond its result; the factor's own arrays live in BlockLdltWorkspace.
+[<Sealed; AllowNullLiteral>]
+type internal HarmonicSparseWorkspace() =
+    [<ThreadStatic; DefaultValue>]
+    static val mutable private current: HarmonicSparseWorkspace
+    member val Interior: int[] = [||] with get, set
+    member val InteriorIndex: int[] = [||] with get, set
+    member val VertexGroup: int[] = [||] with get, set
+    member val GroupPointers: int[] = [||] with get, set
+    member val DiagonalOffsets: int[] = [||] with get, set
+    member val DiagonalValues: float[] = [||] with get, set
+    member val PairRows: int[] = [||] with get, set
+    member val PairColumns: int[] = [||] with get, set
+    member val PairOffsets: int[] = [||] with get, set
+    member val PairValues: float[] = [||] with get, set
+    member val MapScratch: float[] = [||] with get, set
+    member val RightHandSide: float[] = [||] with get, set
+    member val InteriorSolution: float[] = [||] with get, set
+    member val Work: float[] = [||] with get, set
+    /// This thread's workspace.
+    static member ForCurrentThread =
+        if isNull HarmonicSparseWorkspace.current then HarmonicSparseWorkspace.current <- HarmonicSparseWorkspace()
+        HarmonicSparseWorkspace.current
+
 /// Harmonic extension of boundary data and global sections of a cellular sheaf.
 [<RequireQualifiedAccess>]
 module internal HarmonicExtension =
@@ -99,14 +124,21 @@ module internal HarmonicExtension =
             mask[c] <- true
         mask
 
-    /// Validates the inputs and returns (interior indices, x_B embedded in a zero C⁰ vector).
-    let private prepare (sheaf: CellularSheaf, boundaryMask: ReadOnlySpan<bool>, boundaryValues: ReadOnlySpan<float>) =
+    /// Validates the inputs: writes x_B into `boundary` (zero elsewhere, length C⁰) and the interior coordinate
+    /// indices, ascending, into `interior` (length ≥ C⁰); returns their count.
+    let private fillBoundary
+        (
+            sheaf: CellularSheaf,
+            boundaryMask: ReadOnlySpan<bool>,
+            boundaryValues: ReadOnlySpan<float>,
+            boundary: float[],
+            interior: int[]
+        ) =
         if isNull sheaf then nullArg (nameof sheaf)
         let n = sheaf.VertexCochainDim
         Guard.length (nameof boundaryMask) n boundaryMask.Length
         Guard.length (nameof boundaryValues) n boundaryValues.Length
-        let boundary = Array.zeroCreate<float> n
-        let interior = ResizeArray<int>()
+        let mutable count = 0
         for i in 0 .. n - 1 do
             if boundaryMask[i] then
                 if not (Double.IsFinite boundaryValues[i]) then
@@ -114,8 +146,19 @@ module internal HarmonicExtension =
                     invalidArg (nameof boundaryValues) message
                 boundary[i] <- boundaryValues[i]
             else
-                interior.Add i
-        interior.ToArray(), boundary
+                boundary[i] <- 0.0
+                interior[count] <- i
+                count <- count + 1
+        count
+
+    /// Validates the inputs and returns (interior indices, x_B embedded in a zero C⁰ vector).
+    let private prepare (sheaf: CellularSheaf, boundaryMask: ReadOnlySpan<bool>, boundaryValues: ReadOnlySpan<float>) =
+        if isNull sheaf then nullArg (nameof sheaf)
+        let n = sheaf.VertexCochainDim
+        let boundary = Array.zeroCreate<float> n
+        let interior = Array.zeroCreate<int> n
+        let count = fillBoundary (sheaf, boundaryMask, boundaryValues, boundary, interior)
+        Array.sub interior 0 count, boundary
 
     /// The right-hand side −L_IB·x_B of the interior system L_II·x_I = −L_IB·x_B (boundary holds x_B, zero elsewhere).
     let private interiorRightHandSide (laplacian: SheafLaplacianMatrix, interior: int[], boundary: float[]) =
@@ -301,19 +344,288 @@ module internal HarmonicExtension =
                 groupPointers[groups] <- row
         rowPointers, columns, values, groupPointers
 
-    /// <summary>Harmonic extension by a sparse LDLᵀ of L_II, falling back to the dense pivoted LDLᵀ when
+    /// The map of incidence i as a dense d_e × d_v row-major matrix: the sheaf's own values for dense and
+    /// orthogonal maps, else expanded into scratch (diagonal, identity). Returns (array, offset).
+    let private mapMatrix (sheaf: CellularSheaf, i: int, scratch: float[], at: int) : struct (float[] * int) =
+        match sheaf.Families[i] with
+        | RestrictionFamily.Dense
+        | RestrictionFamily.Orthogonal -> struct (sheaf.MapValues, sheaf.MapOffsets[i])
+        | family ->
+            let d = sheaf.EdgeDims[i / 2]
+            Array.Clear(scratch, at, d * d)
+            for r in 0 .. d - 1 do
+                scratch[at + r * d + r] <- if family = RestrictionFamily.Identity then 1.0 else sheaf.MapValues[sheaf.MapOffsets[i] + r]
+            struct (scratch, at)
+
+    /// target[(i − firstA)·width + (j − firstB)] += sign · (F_aᵀF_b)[ca, cb] over the interior coordinates ca of
+    /// vertex va (map F_a = ma[oa ..], d_e × da) and cb of vertex vb (F_b = mb[ob ..], d_e × db), i and j their
+    /// interior indices.
+    let inline private addInteriorProduct
+        (
+            sheaf: CellularSheaf,
+            interiorIndex: int[],
+            de: int,
+            va: int,
+            ma: float[],
+            oa: int,
+            vb: int,
+            mb: float[],
+            ob: int,
+            sign: float,
+            target: float[],
+            targetOffset: int,
+            firstA: int,
+            firstB: int,
+            width: int
+        ) =
+        let da = sheaf.VertexDims[va]
+        let db = sheaf.VertexDims[vb]
+        for ca in 0 .. da - 1 do
+            let i = interiorIndex[sheaf.VertexOffsets[va] + ca]
+            if i >= 0 then
+                for cb in 0 .. db - 1 do
+                    let j = interiorIndex[sheaf.VertexOffsets[vb] + cb]
+                    if j >= 0 then
+                        let mutable acc = 0.0
+                        for r in 0 .. de - 1 do
+                            acc <- acc + ma[oa + r * da + ca] * mb[ob + r * db + cb]
+                        let k = targetOffset + (i - firstA) * width + (j - firstB)
+                        target[k] <- target[k] + sign * acc
+
+    /// rhs_i += sign · (F_vᵀy)[c] for the interior coordinates c of vertex v (map F = m[o ..], d_e × d_v).
+    let inline private addTransposeProduct
+        (sheaf: CellularSheaf, interiorIndex: int[], de: int, v: int, m: float[], o: int, y: Span<float>, sign: float, rhs: float[])
+        =
+        let dv = sheaf.VertexDims[v]
+        for c in 0 .. dv - 1 do
+            let i = interiorIndex[sheaf.VertexOffsets[v] + c]
+            if i >= 0 then
+                let mutable acc = 0.0
+                for r in 0 .. de - 1 do
+                    acc <- acc + m[o + r * dv + c] * y[r]
+                rhs[i] <- rhs[i] + sign * acc
+
+    /// L_II in block form straight from the restriction maps, one group per vertex with interior coordinates:
+    /// diagonal blocks Σ_e F_vᵀF_v and, per edge joining two such vertices, −F_sᵀF_t (restricted to the interior
+    /// coordinates). In the same pass over the edges, rhs[0 .. interiorCount) = −(L·x_B)_I for `boundary` = x_B
+    /// (zero on the interior): an edge touching a pinned coordinate adds F_sᵀy_e to its source side and −F_tᵀy_e
+    /// to its target side, y_e = F_t x_t − F_s x_s. No Laplacian is assembled.
+    let internal interiorBlocks
+        (
+            sheaf: CellularSheaf,
+            interior: int[],
+            interiorCount: int,
+            boundary: float[],
+            rhs: float[],
+            ws: HarmonicSparseWorkspace
+        ) =
+        let n = sheaf.VertexCochainDim
+        let vertices = sheaf.VertexCount
+        let edges = sheaf.EdgeCount
+        ws.InteriorIndex <- SparseLdltWorkspace.Grow(ws.InteriorIndex, n)
+        ws.VertexGroup <- SparseLdltWorkspace.Grow(ws.VertexGroup, vertices)
+        ws.GroupPointers <- SparseLdltWorkspace.Grow(ws.GroupPointers, vertices + 1)
+        ws.DiagonalOffsets <- SparseLdltWorkspace.Grow(ws.DiagonalOffsets, vertices + 1)
+        ws.PairRows <- SparseLdltWorkspace.Grow(ws.PairRows, edges)
+        ws.PairColumns <- SparseLdltWorkspace.Grow(ws.PairColumns, edges)
+        ws.PairOffsets <- SparseLdltWorkspace.Grow(ws.PairOffsets, edges + 1)
+        let interiorIndex = ws.InteriorIndex
+        let vertexGroup = ws.VertexGroup
+        let gp = ws.GroupPointers
+        let diagonalOffsets = ws.DiagonalOffsets
+        Array.Fill(interiorIndex, -1, 0, n)
+        for i in 0 .. interiorCount - 1 do
+            interiorIndex[interior[i]] <- i
+        // Groups: a vertex's interior coordinates have consecutive interior indices.
+        let mutable groups = 0
+        let mutable next = 0
+        for v in 0 .. vertices - 1 do
+            let mutable size = 0
+            for c in sheaf.VertexOffsets[v] .. sheaf.VertexOffsets[v + 1] - 1 do
+                if interiorIndex[c] >= 0 then size <- size + 1
+            if size > 0 then
+                vertexGroup[v] <- groups
+                gp[groups] <- next
+                groups <- groups + 1
+                next <- next + size
+            else
+                vertexGroup[v] <- -1
+        gp[groups] <- next
+        diagonalOffsets[0] <- 0
+        for g in 0 .. groups - 1 do
+            diagonalOffsets[g + 1] <- diagonalOffsets[g] + (gp[g + 1] - gp[g]) * (gp[g + 1] - gp[g])
+        let mutable pairs = 0
+        for e in 0 .. edges - 1 do
+            let gs = vertexGroup[sheaf.EdgeSources[e]]
+            let gt = vertexGroup[sheaf.EdgeTargets[e]]
+            if sheaf.EdgeDims[e] > 0 && gs >= 0 && gt >= 0 then
+                ws.PairRows[pairs] <- gs
+                ws.PairColumns[pairs] <- gt
+                pairs <- pairs + 1
+        ws.PairOffsets[0] <- 0
+        for p in 0 .. pairs - 1 do
+            let gs = ws.PairRows[p]
+            let gt = ws.PairColumns[p]
+            ws.PairOffsets[p + 1] <- ws.PairOffsets[p] + (gp[gs + 1] - gp[gs]) * (gp[gt + 1] - gp[gt])
+        ws.DiagonalValues <- SparseLdltWorkspace.Grow(ws.DiagonalValues, diagonalOffsets[groups])
+        ws.PairValues <- SparseLdltWorkspace.Grow(ws.PairValues, ws.PairOffsets[pairs])
+        let maxEdge = if edges = 0 then 0 else Array.max sheaf.EdgeDims
+        ws.MapScratch <- SparseLdltWorkspace.Grow(ws.MapScratch, 2 * maxEdge * maxEdge + maxEdge)
+        let diagonal = ws.DiagonalValues
+        let pairValues = ws.PairValues
+        Array.Clear(diagonal, 0, diagonalOffsets[groups])
+        Array.Clear(pairValues, 0, ws.PairOffsets[pairs])
+        let scratch = ws.MapScratch
+        Array.Clear(rhs, 0, interiorCount)
+        let y = Span<float>(scratch, 2 * maxEdge * maxEdge, maxEdge)
+        let mutable pair = 0
+        for e in 0 .. edges - 1 do
+            let de = sheaf.EdgeDims[e]
+            if de > 0 then
+                let vs = sheaf.EdgeSources[e]
+                let vt = sheaf.EdgeTargets[e]
+                let gs = vertexGroup[vs]
+                let gt = vertexGroup[vt]
+                if gs >= 0 || gt >= 0 then
+                    let struct (ms, os) = mapMatrix (sheaf, 2 * e, scratch, 0)
+                    let struct (mt, ot) = mapMatrix (sheaf, 2 * e + 1, scratch, de * de)
+                    let ds = sheaf.VertexDims[vs]
+                    let dt = sheaf.VertexDims[vt]
+                    if de = 2 && ds = 2 && dt = 2 && gs >= 0 && gt >= 0 && gp[gs + 1] - gp[gs] = 2 && gp[gt + 1] - gp[gt] = 2 then
+                        // Stalk dimension 2 with both vertices wholly interior (the common case): the three 2×2
+                        // products F_sᵀF_s, F_tᵀF_t and −F_sᵀF_t written out.
+                        let a0 = ms[os]
+                        let a1 = ms[os + 1]
+                        let a2 = ms[os + 2]
+                        let a3 = ms[os + 3]
+                        let b0 = mt[ot]
+                        let b1 = mt[ot + 1]
+                        let b2 = mt[ot + 2]
+                        let b3 = mt[ot + 3]
+                        let ks = diagonalOffsets[gs]
+                        let ss01 = a0 * a1 + a2 * a3
+                        diagonal[ks] <- diagonal[ks] + (a0 * a0 + a2 * a2)
+                        diagonal[ks + 1] <- diagonal[ks + 1] + ss01
+                        diagonal[ks + 2] <- diagonal[ks + 2] + ss01
+                        diagonal[ks + 3] <- diagonal[ks + 3] + (a1 * a1 + a3 * a3)
+                        let kt = diagonalOffsets[gt]
+                        let tt01 = b0 * b1 + b2 * b3
+                        diagonal[kt] <- diagonal[kt] + (b0 * b0 + b2 * b2)
+                        diagonal[kt + 1] <- diagonal[kt + 1] + tt01
+                        diagonal[kt + 2] <- diagonal[kt + 2] + tt01
+                        diagonal[kt + 3] <- diagonal[kt + 3] + (b1 * b1 + b3 * b3)
+                        let kp = ws.PairOffsets[pair]
+                        pairValues[kp] <- -(a0 * b0 + a2 * b2)
+                        pairValues[kp + 1] <- -(a0 * b1 + a2 * b3)
+                        pairValues[kp + 2] <- -(a1 * b0 + a3 * b2)
+                        pairValues[kp + 3] <- -(a1 * b1 + a3 * b3)
+                        pair <- pair + 1
+                    else
+                        if gs >= 0 then
+                            let size = gp[gs + 1] - gp[gs]
+                            addInteriorProduct (sheaf, interiorIndex, de, vs, ms, os, vs, ms, os, 1.0, diagonal, diagonalOffsets[gs], gp[gs], gp[gs], size)
+                        if gt >= 0 then
+                            let size = gp[gt + 1] - gp[gt]
+                            addInteriorProduct (sheaf, interiorIndex, de, vt, mt, ot, vt, mt, ot, 1.0, diagonal, diagonalOffsets[gt], gp[gt], gp[gt], size)
+                        if gs >= 0 && gt >= 0 then
+                            let width = gp[gt + 1] - gp[gt]
+                            addInteriorProduct (sheaf, interiorIndex, de, vs, ms, os, vt, mt, ot, -1.0, pairValues, ws.PairOffsets[pair], gp[gs], gp[gt], width)
+                            pair <- pair + 1
+                    // A vertex pins some coordinate when it has fewer interior coordinates than its stalk.
+                    let pinsS = (if gs >= 0 then gp[gs + 1] - gp[gs] else 0) < ds
+                    let pinsT = (if gt >= 0 then gp[gt + 1] - gp[gt] else 0) < dt
+                    if pinsS || pinsT then
+                        let xs = sheaf.VertexOffsets[vs]
+                        let xt = sheaf.VertexOffsets[vt]
+                        for r in 0 .. de - 1 do
+                            let mutable acc = 0.0
+                            for c in 0 .. dt - 1 do
+                                acc <- acc + mt[ot + r * dt + c] * boundary[xt + c]
+                            for c in 0 .. ds - 1 do
+                                acc <- acc - ms[os + r * ds + c] * boundary[xs + c]
+                            y[r] <- acc
+                        if gs >= 0 then addTransposeProduct (sheaf, interiorIndex, de, vs, ms, os, y, 1.0, rhs)
+                        if gt >= 0 then addTransposeProduct (sheaf, interiorIndex, de, vt, mt, ot, y, -1.0, rhs)
+        { GroupCount = groups
+          GroupPointers = gp
+          DiagonalOffsets = diagonalOffsets
+          DiagonalValues = diagonal
+          PairCount = pairs
+          PairRows = ws.PairRows
+          PairColumns = ws.PairColumns
+          PairOffsets = ws.PairOffsets
+          PairValues = pairValues }
+
+    /// <summary>Harmonic extension by a block sparse LDLᵀ of L_II, falling back to the dense pivoted LDLᵀ when
     /// L_II is singular at the tolerance.</summary>
     /// <param name="sheaf">Any cellular sheaf.</param>
     /// <param name="boundaryMask">Length C⁰; true marks a pinned (boundary) coordinate.</param>
     /// <param name="boundaryValues">Length C⁰; only boundary entries are read (must be finite).</param>
     /// <param name="relativeTolerance">A pivot ≤ relativeTolerance · max_i (L_II)_ii means L_II is treated as
     /// singular, and the dense rank-revealing method (same tolerance) takes over.</param>
-    /// <remarks>The interior coordinates are ordered by minimum degree on the graph of vertices (a vertex's
-    /// coordinates stay together); elimination is sparse while the remaining graph is sparse and dense
-    /// (vectorised) for the final, nearly complete block. When every pivot is positive L_II is non-singular,
-    /// so the solution is unique (Rank = interior size, Nullity = 0). On failure the result is exactly
-    /// <c>solveDense</c>'s, Method = DenseLdlt.</remarks>
+    /// <remarks>L_II is built in blocks straight from the restriction maps (one group per vertex with interior
+    /// coordinates), ordered by minimum degree on the graph of those vertices and factored by
+    /// <c>BlockLdlt</c>: whole vertices are eliminated sparsely while the remaining graph is sparse, then the
+    /// nearly complete trailing block is factored densely (GEMM-blocked). The right-hand side −L_IB·x_B is built
+    /// in the same pass over the edges, and the residual ‖L_II·x_I + L_IB·x_B‖ from the same blocks. When every pivot is positive L_II is non-singular, so the solution is
+    /// unique (Rank = interior size, Nullity = 0). On failure the result is exactly <c>solveDense</c>'s,
+    /// Method = DenseLdlt. Scratch lives in thread-static workspaces; a call allocates its result.</remarks>
     let solveSparse
+        (
+            sheaf: CellularSheaf,
+            boundaryMask: ReadOnlySpan<bool>,
+            boundaryValues: ReadOnlySpan<float>,
+            relativeTolerance: float
+        ) : HarmonicExtensionResult =
+        if isNull sheaf then nullArg (nameof sheaf)
+        let n = sheaf.VertexCochainDim
+        let ws = HarmonicSparseWorkspace.ForCurrentThread
+        ws.Interior <- SparseLdltWorkspace.Grow(ws.Interior, n)
+        let solution = Array.zeroCreate<float> n
+        let count = fillBoundary (sheaf, boundaryMask, boundaryValues, solution, ws.Interior)
+        if not (relativeTolerance >= 0.0 && Double.IsFinite relativeTolerance) then
+            invalidArg (nameof relativeTolerance) "Must be finite and non-negative."
+        let interior = ws.Interior
+        ws.RightHandSide <- SparseLdltWorkspace.Grow(ws.RightHandSide, count)
+        let rhs = ws.RightHandSide
+        let blocks = interiorBlocks (sheaf, interior, count, solution, rhs, ws)
+        let factored =
+            if count = 0 then ValueSome BlockLdlt.empty
+            else BlockLdlt.factor (blocks, relativeTolerance, BlockLdltWorkspace.ForCurrentThread)
+        match factored with
+        | ValueNone -> solveDense (sheaf, boundaryMask, boundaryValues, relativeTolerance)
+        | ValueSome factor ->
+            ws.InteriorSolution <- SparseLdltWorkspace.Grow(ws.InteriorSolution, count)
+            ws.Work <- SparseLdltWorkspace.Grow(ws.Work, count)
+            let xI = ws.InteriorSolution
+            let work = ws.Work
+            BlockLdlt.solve (factor, ReadOnlySpan(rhs, 0, count), Span(xI, 0, count), Span(work, 0, count))
+            for i in 0 .. count - 1 do
+                solution[interior[i]] <- xI[i]
+            // Residual L_II·x_I − b from the same blocks (b = −L_IB·x_B was built with them).
+            BlockLdlt.multiply (blocks, ReadOnlySpan(xI, 0, count), Span(work, 0, count))
+            let mutable residual = 0.0
+            let mutable rhsNorm = 0.0
+            for i in 0 .. count - 1 do
+                let r = work[i] - rhs[i]
+                residual <- residual + r * r
+                rhsNorm <- rhsNorm + rhs[i] * rhs[i]
+            let residual = sqrt residual
+            { Method = HarmonicExtensionMethod.SparseLdlt
+              Solution = solution
+              Uniqueness = HarmonicExtensionUniqueness.Unique
+              Rank = count
+              Nullity = 0
+              NullSpaceBasis = DenseMatrix(n, 0)
+              InteriorCount = count
+              ResidualNorm = residual
+              RelativeResidual = relative (residual, sqrt rhsNorm)
+              Converged = true
+              Iterations = 0 }
+
+    /// <summary>The previous scalar path (kept as the reference of the block one): L assembled, L_II extracted in
+    /// scalar CSR, <c>SparseCholesky.factor</c> with vertex groups. Same contract as <c>solveSparse</c>.</summary>
+    let solveSparseScalar
         (
             sheaf: CellularSheaf,
             boundaryMask: ReadOnlySpan<bool>,

@@ -5,7 +5,7 @@ namespace SheafCore.Numerics
 open System
 open System.Numerics
 open System.Numerics.Tensors
-open System.Runtime.Intrinsics
+
 
 /// <summary>A sparse LDLᵀ factor P·A·Pᵀ = L·D·Lᵀ of a symmetric positive definite matrix.</summary>
 /// <remarks>
@@ -40,6 +40,7 @@ type internal SparseLdltWorkspace() =
     member val Lower: float[] = [||] with get, set
     member val Pivots: float[] = [||] with get, set
     member val Tail: float[] = [||] with get, set
+    member val Panel: float[] = [||] with get, set
     /// This thread's workspace.
     static member ForCurrentThread =
         if isNull SparseLdltWorkspace.current then SparseLdltWorkspace.current <- SparseLdltWorkspace()
@@ -63,7 +64,16 @@ module internal SparseCholesky =
     /// Minimum-degree order of the groups on their quotient graph (bitset rows of `words` words), stopping at
     /// the dense switch. Writes the eliminated groups in order into order[0 .. count), each one's neighbour
     /// bitset at elimination into structure, and the tail groups (ascending) after them; returns count.
-    let private minimumDegree (groupCount: int, adjacency: uint64[], words: int, degree: Span<int>, order: Span<int>, structure: uint64[]) =
+    let internal minimumDegree
+        (
+            groupCount: int,
+            adjacency: uint64[],
+            words: int,
+            degree: Span<int>,
+            order: Span<int>,
+            structure: uint64[],
+            denseSwitchFraction: float
+        ) =
         for g in 0 .. groupCount - 1 do
             let mutable c = 0
             for w in 0 .. words - 1 do
@@ -76,7 +86,7 @@ module internal SparseCholesky =
             let live = Span<int>.op_Implicit (degree.Slice(0, groupCount))
             let bestDegree = TensorPrimitives.Min<int> live
             let best = live.IndexOf bestDegree
-            if remaining > 2 && float bestDegree >= DenseSwitchFraction * float (remaining - 1) then
+            if remaining > 2 && float bestDegree >= denseSwitchFraction * float (remaining - 1) then
                 dense <- true
             else
                 order[eliminated] <- best
@@ -106,68 +116,108 @@ module internal SparseCholesky =
                 next <- next + 1
         eliminated
 
-    /// target −= Σ_m c_m · source_m over equal-length spans, m < count ≤ 4 (one load/store of target per four
-    /// products; vectorised with a scalar tail).
-    let private updateRow (target: Span<float>, s0: ReadOnlySpan<float>, s1: ReadOnlySpan<float>, s2: ReadOnlySpan<float>, s3: ReadOnlySpan<float>, c: ReadOnlySpan<float>) =
-        let w = Vector512<float>.Count
-        let mutable j = 0
-        if Vector512.IsHardwareAccelerated then
-            let c0 = Vector512.Create c[0]
-            let c1 = Vector512.Create c[1]
-            let c2 = Vector512.Create c[2]
-            let c3 = Vector512.Create c[3]
-            while j + w <= target.Length do
-                let y = Vector512.Create<float>(target.Slice(j, w))
-                let y = y - c0 * Vector512.Create<float>(s0.Slice(j, w)) - c1 * Vector512.Create<float>(s1.Slice(j, w))
-                let y = y - c2 * Vector512.Create<float>(s2.Slice(j, w)) - c3 * Vector512.Create<float>(s3.Slice(j, w))
-                y.CopyTo(target.Slice(j, w))
-                j <- j + w
-        while j < target.Length do
-            target[j] <- target[j] - c[0] * s0[j] - c[1] * s1[j] - c[2] * s2[j] - c[3] * s3[j]
-            j <- j + 1
+    /// Panel width of the blocked dense LDLᵀ: the panel rows are factored with row updates, the trailing
+    /// matrix takes the panel's rank-DensePanel update as GEMMs (k = DensePanel deep).
+    [<Literal>]
+    let DensePanel = 16
 
-    /// Dense in-place LDLᵀ of the t×t trailing block held as its upper triangle, row-major, four pivots at a
-    /// time: the four pivot rows are finished first, then each trailing row takes all four updates in one
-    /// pass. Returns false on a pivot ≤ threshold.
-    let private factorTail (tail: float[], t: int, pivots: Span<float>, threshold: float) =
-        let coefficients = Span<float>(Array.zeroCreate<float> 4)
-        let zeros = Array.zeroCreate<float> t
+    /// Rows of the trailing matrix per GEMM: each call updates a row block from its diagonal to the last
+    /// column, so only the triangle below the block diagonal is computed twice (a multiple of the 8-row
+    /// micro-kernel).
+    [<Literal>]
+    let DenseRowBlock = 32
+
+    /// Scratch length factorDense needs for a t×t block (a function, so that callers in other assemblies do not bake
+    /// in the panel width as a constant).
+    let denseScratchLength (t: int) = DensePanel * t
+
+    /// <summary>Scalar reference of <see cref="factorDense"/>: in-place LDLᵀ (no pivoting) of the t×t symmetric
+    /// matrix held as its upper triangle, row-major (entry (i, j), j ≥ i, at a[i·t + j]; the strict lower part is
+    /// neither read nor meaningful). On success a[k·t + j] = L[j, k] for j &gt; k and pivots[k] = D[k].
+    /// Returns false at the first pivot ≤ threshold.</summary>
+    let factorDenseReference (a: Span<float>, t: int, pivots: Span<float>, threshold: float) : bool =
+        let mutable ok = true
+        let mutable k = 0
+        while ok && k < t do
+            let d = a[k * t + k]
+            if not (d > threshold) then
+                ok <- false
+            else
+                pivots[k] <- d
+                for i in k + 1 .. t - 1 do
+                    let f = a[k * t + i] / d
+                    for j in i .. t - 1 do
+                        a[i * t + j] <- a[i * t + j] - f * a[k * t + j]
+                for j in k + 1 .. t - 1 do
+                    a[k * t + j] <- a[k * t + j] / d
+                k <- k + 1
+        ok
+
+    /// <summary>Blocked in-place LDLᵀ of a t×t upper-stored symmetric matrix (layout and result as
+    /// <see cref="factorDenseReference"/>); scratch needs denseScratchLength t entries.</summary>
+    /// <remarks>Right-looking: the DensePanel pivot rows are finished with vectorised row updates, then the
+    /// trailing upper triangle takes T += U_pᵀ·W with W = −D_p⁻¹U_p through the register-tiled GEMM, one call
+    /// per DenseRowBlock rows (from the block's diagonal to the end of the row: the part left of the diagonal
+    /// inside a block lands in the unused lower triangle). GEMM runs the O(t³) part near machine peak where the
+    /// row updates were bound by loads and stores.</remarks>
+    let factorDense (a: float[], t: int, pivots: Span<float>, threshold: float, scratch: float[]) : bool =
         let mutable ok = true
         let mutable k0 = 0
         while ok && k0 < t do
-            let kb = min 4 (t - k0)
-            // Panel: eliminate within the pivot rows k0 .. k0+kb−1.
+            let kb = min DensePanel (t - k0)
             let mutable k = k0
             while ok && k < k0 + kb do
-                let d = tail[k * t + k]
+                let d = a[k * t + k]
                 if not (d > threshold) then
                     ok <- false
                 else
                     pivots[k] <- d
                     for i in k + 1 .. k0 + kb - 1 do
-                        let f = tail[k * t + i] / d
-                        for j in i .. t - 1 do
-                            tail[i * t + j] <- tail[i * t + j] - f * tail[k * t + j]
+                        let target = Span<float>(a, i * t + i, t - i)
+                        TensorPrimitives.MultiplyAdd(ReadOnlySpan<float>(a, k * t + i, t - i), -a[k * t + i] / d, Span<float>.op_Implicit target, target)
                     k <- k + 1
+            let first = k0 + kb
+            let n = t - first
+            if ok && n > 0 then
+                for m in 0 .. kb - 1 do
+                    TensorPrimitives.Multiply(ReadOnlySpan<float>(a, (k0 + m) * t + first, n), -1.0 / pivots[k0 + m], Span<float>(scratch, m * n, n))
+                let mutable i0 = first
+                while i0 < t do
+                    let rows = min DenseRowBlock (t - i0)
+                    let cols = t - i0
+                    Gemm.multiplyTransposeA (
+                        rows,
+                        cols,
+                        kb,
+                        ReadOnlySpan<float>(a, k0 * t + i0, (kb - 1) * t + rows),
+                        t,
+                        ReadOnlySpan<float>(scratch, i0 - first, (kb - 1) * n + cols),
+                        n,
+                        Span<float>(a, i0 * t + i0, (rows - 1) * t + cols),
+                        t,
+                        true
+                    )
+                    i0 <- i0 + rows
             if ok then
-                // Trailing rows: T[i, i..] −= Σ_k (T[k, i]/d_k)·T[k, i..].
-                for i in k0 + kb .. t - 1 do
-                    coefficients.Clear()
-                    for m in 0 .. kb - 1 do
-                        coefficients[m] <- tail[(k0 + m) * t + i] / pivots[k0 + m]
-                    // Rows past the block are replaced by zeros (with zero coefficients) in a short last block.
-                    let o m = if m < kb then (k0 + m) * t + i else -1
-                    let s0 = ReadOnlySpan<float>(tail, o 0, t - i)
-                    let s1 = if kb > 1 then ReadOnlySpan<float>(tail, o 1, t - i) else ReadOnlySpan<float>(zeros, 0, t - i)
-                    let s2 = if kb > 2 then ReadOnlySpan<float>(tail, o 2, t - i) else ReadOnlySpan<float>(zeros, 0, t - i)
-                    let s3 = if kb > 3 then ReadOnlySpan<float>(tail, o 3, t - i) else ReadOnlySpan<float>(zeros, 0, t - i)
-                    updateRow (Span<float>(tail, i * t + i, t - i), s0, s1, s2, s3, Span<float>.op_Implicit coefficients)
                 for m in 0 .. kb - 1 do
                     let k = k0 + m
-                    let scaled = Span<float>(tail, k * t + k + 1, t - k - 1)
+                    let scaled = Span<float>(a, k * t + k + 1, t - k - 1)
                     TensorPrimitives.Divide(Span<float>.op_Implicit scaled, pivots[k], scaled)
-                k0 <- k0 + kb
+            k0 <- k0 + kb
         ok
+
+    /// Forward substitution with the unit lower factor of a dense block stored as in factorDense.
+    let internal denseForward (l: float[], t: int, y: Span<float>) =
+        for k in 0 .. t - 2 do
+            let yk = y[k]
+            if yk <> 0.0 then
+                let rest = y.Slice(k + 1, t - k - 1)
+                TensorPrimitives.MultiplyAdd(ReadOnlySpan<float>(l, k * t + k + 1, t - k - 1), -yk, Span<float>.op_Implicit rest, rest)
+
+    /// Back substitution with the transposed unit lower factor of a dense block stored as in factorDense.
+    let internal denseBackward (l: float[], t: int, y: Span<float>) =
+        for k in t - 2 .. -1 .. 0 do
+            y[k] <- y[k] - TensorPrimitives.Dot(ReadOnlySpan<float>(l, k * t + k + 1, t - k - 1), Span<float>.op_Implicit(y.Slice(k + 1, t - k - 1)))
 
     /// <summary>Factors a symmetric matrix given in CSR with both triangles stored.</summary>
     /// <param name="n">Dimension.</param>
@@ -223,7 +273,7 @@ module internal SparseCholesky =
                     adjacency[gi * words + gj / 64] <- adjacency[gi * words + gj / 64] ||| (1UL <<< (gj % 64))
                     adjacency[gj * words + gi / 64] <- adjacency[gj * words + gi / 64] ||| (1UL <<< (gi % 64))
         let structure = workspace.Structure
-        let eliminatedCount = minimumDegree (groupCount, adjacency, words, degree, order, structure)
+        let eliminatedCount = minimumDegree (groupCount, adjacency, words, degree, order, structure, DenseSwitchFraction)
         // Positions: eliminated groups in order, then the tail groups.
         let mutable next = 0
         let mutable tailStart = 0
@@ -321,7 +371,9 @@ module internal SparseCholesky =
                 for p in columnPointers[j] .. stop - 1 do
                     lower[p] <- lower[p] / d
                 j <- j + 1
-        if ok then ok <- factorTail (tail, t, Span<float>(pivots, tailStart, t), threshold)
+        if ok then
+            workspace.Panel <- SparseLdltWorkspace.Grow(workspace.Panel, denseScratchLength t)
+            ok <- factorDense (tail, t, Span<float>(pivots, tailStart, t), threshold, workspace.Panel)
         if not ok then
             ValueNone
         else
@@ -352,16 +404,11 @@ module internal SparseCholesky =
                 for p in f.ColumnPointers[j] .. f.ColumnPointers[j + 1] - 1 do
                     y[f.RowPositions[p]] <- y[f.RowPositions[p]] - f.Values[p] * yj
         let yt = y.Slice(s, t)
-        for k in 0 .. t - 2 do
-            let yk = yt[k]
-            if yk <> 0.0 then
-                let rest = yt.Slice(k + 1)
-                TensorPrimitives.MultiplyAdd(ReadOnlySpan<float>(f.Tail, k * t + k + 1, t - k - 1), -yk, Span<float>.op_Implicit rest, rest)
+        denseForward (f.Tail, t, yt)
         // D.
         TensorPrimitives.Divide(Span<float>.op_Implicit y, ReadOnlySpan<float>(f.Pivots, 0, n), y)
         // Backward: Lᵀ·x = z.
-        for k in t - 2 .. -1 .. 0 do
-            yt[k] <- yt[k] - TensorPrimitives.Dot(ReadOnlySpan<float>(f.Tail, k * t + k + 1, t - k - 1), Span<float>.op_Implicit(yt.Slice(k + 1)))
+        denseBackward (f.Tail, t, yt)
         for j in s - 1 .. -1 .. 0 do
             let mutable sum = 0.0
             for p in f.ColumnPointers[j] .. f.ColumnPointers[j + 1] - 1 do
