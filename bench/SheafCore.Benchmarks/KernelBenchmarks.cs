@@ -71,6 +71,62 @@ internal static class SheafFactory
     }
 }
 
+/// <summary>The coboundary δ (0-cochains → 1-cochains) and its transpose δᵀ of a general sheaf, matrix-free from the
+/// restriction maps: the vectorised kernels against their scalar twins (baseline). Cases "V@d" as in
+/// <see cref="LaplacianApplyBenchmarks"/> (ragged prime vertex count, dense d×d maps).</summary>
+[MemoryDiagnoser]
+public class CoboundaryBenchmarks
+{
+    [Params("1009@1", "1009@3", "1009@8", "1009@16")]
+    public string Case = "1009@8";
+
+    private CellularSheaf _sheaf = null!;
+    private double[] _x = null!, _y = null!, _edge = null!, _back = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var parts = Case.Split('@');
+        _sheaf = SheafFactory.Random(int.Parse(parts[0]), int.Parse(parts[1]), 5);
+        _x = new double[_sheaf.VertexCochainDim]; new Rng(3).FillNormal(_x, 1.0);
+        _y = new double[_sheaf.EdgeCochainDim]; new Rng(4).FillNormal(_y, 1.0);
+        _edge = new double[_sheaf.EdgeCochainDim];
+        _back = new double[_sheaf.VertexCochainDim];
+    }
+
+    /// <summary>Baseline: scalar δx.</summary>
+    [Benchmark(Baseline = true)]
+    public double DeltaScalar()
+    {
+        Coboundary.applyReference(_sheaf, _x, _edge);
+        return _edge[0];
+    }
+
+    /// <summary>Vectorised δx.</summary>
+    [Benchmark]
+    public double Delta()
+    {
+        Coboundary.apply(_sheaf, _x, _edge);
+        return _edge[0];
+    }
+
+    /// <summary>Scalar δᵀy.</summary>
+    [Benchmark]
+    public double DeltaTransposeScalar()
+    {
+        Coboundary.applyTransposeReference(_sheaf, _y, _back);
+        return _back[0];
+    }
+
+    /// <summary>Vectorised δᵀy.</summary>
+    [Benchmark]
+    public double DeltaTranspose()
+    {
+        Coboundary.applyTranspose(_sheaf, _y, _back);
+        return _back[0];
+    }
+}
+
 /// <summary>y = L·x of an assembled general sheaf Laplacian: the vectorised block-CSR apply against its scalar twin
 /// (baseline), the two-thread row split and the dense product (small cases only). Cases are "V@d"; V = 1009 is ragged
 /// (prime), d = 1, 3, 8, 16; "53@16" is a cache-resident d = 16 case (53 vertices, 0.55 MB of blocks, inside the 1 MB
