@@ -145,8 +145,7 @@ module internal DenseFactor =
     let pivotedLdlt (a: DenseMatrix, relativeTolerance: float) : PivotedLdlt =
         requireSquare (nameof a) a
         requireFinite (nameof a) a
-        if not (relativeTolerance >= 0.0 && Double.IsFinite relativeTolerance) then
-            invalidArg (nameof relativeTolerance) "Must be finite and non-negative."
+        Guard.finiteNonNegative (nameof relativeTolerance) relativeTolerance
         let n = a.Rows
         // Work on the full symmetric Schur complement S (lower triangle mirrored) in permuted order.
         let s = DenseMatrix(n, n)

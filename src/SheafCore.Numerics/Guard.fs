@@ -27,6 +27,10 @@ module internal Guard =
         if not (Double.IsFinite value) then
             invalidArg name (sprintf "Value %g is not finite." value)
 
+    /// Throws unless the value is finite and ≥ 0 (tolerances).
+    let finiteNonNegative (name: string) (value: float) =
+        if not (value >= 0.0 && Double.IsFinite value) then invalidArg name "Must be finite and non-negative."
+
     /// Throws unless `value` lies in [0, count).
     let index (name: string) (count: int) (value: int) =
         if value < 0 || value >= count then

@@ -367,8 +367,7 @@ module internal Rkc =
         let n = field.Dimension
         Guard.length (nameof state) n state.Length
         Guard.length (nameof workspace) n workspace.Dimension
-        if not (spectralRadius >= 0.0 && Double.IsFinite spectralRadius) then
-            invalidArg (nameof spectralRadius) "Must be finite and non-negative."
+        Guard.finiteNonNegative (nameof spectralRadius) spectralRadius
         validateSettings settings
         let rho = spectralRadius
         let c = stabilityConstant (settings.Damping, settings.MaximumStages)
@@ -485,8 +484,7 @@ module internal Rkc =
         let n = field.Dimension
         Guard.length (nameof state) n state.Length
         Guard.length (nameof workspace) n workspace.Dimension
-        if not (spectralRadius >= 0.0 && Double.IsFinite spectralRadius) then
-            invalidArg (nameof spectralRadius) "Must be finite and non-negative."
+        Guard.finiteNonNegative (nameof spectralRadius) spectralRadius
         if maximumStages < 2 then invalidArg (nameof maximumStages) "Must be at least 2."
         if not (damping > 0.0 && Double.IsFinite damping) then invalidArg (nameof damping) "Must be finite and positive."
         if maximumSteps < 0 then invalidArg (nameof maximumSteps) "Must be non-negative."

@@ -145,8 +145,7 @@ module internal Lanczos =
         if isNull operator then nullArg (nameof operator)
         let n = operator.Dimension
         Guard.positive (nameof operator) n
-        if not (relativeTolerance >= 0.0 && Double.IsFinite relativeTolerance) then
-            invalidArg (nameof relativeTolerance) "Must be finite and non-negative."
+        Guard.finiteNonNegative (nameof relativeTolerance) relativeTolerance
         Guard.positive (nameof maximumIterations) maximumIterations
         let mMax = min n maximumIterations
         let basis = ResizeArray<float[]>(mMax)

@@ -201,8 +201,7 @@ module internal HarmonicExtension =
             relativeTolerance: float
         ) : HarmonicExtensionResult =
         let interior, boundary = prepare (sheaf, boundaryMask, boundaryValues)
-        if not (relativeTolerance >= 0.0 && Double.IsFinite relativeTolerance) then
-            invalidArg (nameof relativeTolerance) "Must be finite and non-negative."
+        Guard.finiteNonNegative (nameof relativeTolerance) relativeTolerance
         let n = sheaf.VertexCochainDim
         let laplacian = SheafLaplacian.assemble sheaf
         let rhs = interiorRightHandSide (laplacian, interior, boundary)
@@ -583,8 +582,7 @@ module internal HarmonicExtension =
         ws.Interior <- SparseLdltWorkspace.Grow(ws.Interior, n)
         let solution = Array.zeroCreate<float> n
         let count = fillBoundary (sheaf, boundaryMask, boundaryValues, solution, ws.Interior)
-        if not (relativeTolerance >= 0.0 && Double.IsFinite relativeTolerance) then
-            invalidArg (nameof relativeTolerance) "Must be finite and non-negative."
+        Guard.finiteNonNegative (nameof relativeTolerance) relativeTolerance
         let interior = ws.Interior
         ws.RightHandSide <- SparseLdltWorkspace.Grow(ws.RightHandSide, count)
         let rhs = ws.RightHandSide
@@ -633,8 +631,7 @@ module internal HarmonicExtension =
             relativeTolerance: float
         ) : HarmonicExtensionResult =
         let interior, boundary = prepare (sheaf, boundaryMask, boundaryValues)
-        if not (relativeTolerance >= 0.0 && Double.IsFinite relativeTolerance) then
-            invalidArg (nameof relativeTolerance) "Must be finite and non-negative."
+        Guard.finiteNonNegative (nameof relativeTolerance) relativeTolerance
         let n = sheaf.VertexCochainDim
         let laplacian = SheafLaplacian.assemble sheaf
         let rowPointers, columns, values, groupPointers = interiorCsr (laplacian, interior)
@@ -668,8 +665,7 @@ module internal HarmonicExtension =
     /// A sheaf with L = 0 (no edges, or zero edge stalks) has H⁰ = C⁰.</remarks>
     let globalSectionsWithTolerance (sheaf: CellularSheaf, relativeTolerance: float) : GlobalSections =
         if isNull sheaf then nullArg (nameof sheaf)
-        if not (relativeTolerance >= 0.0 && Double.IsFinite relativeTolerance) then
-            invalidArg (nameof relativeTolerance) "Must be finite and non-negative."
+        Guard.finiteNonNegative (nameof relativeTolerance) relativeTolerance
         let n = sheaf.VertexCochainDim
         let eigen = DenseFactor.symmetricEigen (SheafLaplacian.toDense (SheafLaplacian.assemble sheaf))
         let lambdaMax = if n = 0 then 0.0 else max eigen.Values[n - 1] 0.0
