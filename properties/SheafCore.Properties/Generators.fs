@@ -43,6 +43,25 @@ let internal mapValues (rng: Rng) (family: RestrictionFamily) (edgeDim: int) (ve
 /// A random sheaf: `vertices` vertices with stalk dims in 0..maxStalk, 0..2V random edges (no self-loops,
 /// parallel edges allowed), edge dims equal to an endpoint's dim or random, and a random family per
 /// incidence (diagonal/orthogonal/identity only where d_e = d_v).
+/// A sheaf with dense N(0,1) maps on `vertices` vertices (stalk dimension `dimOf v`) and `edges` random edges,
+/// multi-edges allowed (no self-loops); edge stalk dimensions from `edgeDimOf`.
+let internal randomDenseSheaf (rng: Rng) (vertices: int) (edges: int) (dimOf: int -> int) (edgeDimOf: unit -> int) =
+    let dims = Array.init vertices dimOf
+    let edges = if vertices < 2 then 0 else edges
+    let sources = Array.zeroCreate edges
+    let targets = Array.zeroCreate edges
+    for e in 0 .. edges - 1 do
+        let s = rng.NextInt(0, vertices)
+        let t0 = rng.NextInt(0, vertices - 1)
+        sources[e] <- s
+        targets[e] <- if t0 >= s then t0 + 1 else t0
+    let edgeDims = Array.init edges (fun _ -> edgeDimOf ())
+    let maps =
+        Array.init (2 * edges) (fun i ->
+            let v = if i % 2 = 0 then sources[i / 2] else targets[i / 2]
+            vector rng (edgeDims[i / 2] * dims[v]))
+    CellularSheaf.Create(dims, sources, targets, edgeDims, Array.create (2 * edges) RestrictionFamily.Dense, maps)
+
 let internal randomSheaf (seed: int) (vertices: int) (maxStalk: int) : CellularSheaf =
     let rng = Rng(int64 seed)
     let dims = Array.init vertices (fun _ -> rng.NextInt(0, maxStalk + 1))

@@ -89,17 +89,7 @@ module ``Coboundary and Laplacian kernels`` =
                 | 4 -> 16
                 | 5 -> 24
                 | _ -> rng.NextInt(1, 18)
-        let edges = if vertices < 2 then 0 else rng.NextInt(0, 2 * vertices + 1)
-        let sources = Array.zeroCreate edges
-        let targets = Array.zeroCreate edges
-        for e in 0 .. edges - 1 do
-            let s = rng.NextInt(0, vertices)
-            let t0 = rng.NextInt(0, vertices - 1)
-            sources[e] <- s
-            targets[e] <- if t0 >= s then t0 + 1 else t0
-        let maps = Array.init (2 * edges) (fun _ -> vector rng (d * d))
-        let sheaf =
-            CellularSheaf.Create(Array.create vertices d, sources, targets, Array.create edges d, Array.create (2 * edges) RestrictionFamily.Dense, maps)
+        let sheaf = randomDenseSheaf rng vertices (rng.NextInt(0, 2 * vertices + 1)) (fun _ -> d) (fun () -> d)
         let l = SheafLaplacian.assemble sheaf
         let x = vector rng sheaf.VertexCochainDim
         let expected = Array.zeroCreate x.Length
@@ -295,24 +285,6 @@ module ``Coboundary and Laplacian kernels`` =
         let ex = Assert.Throws<ArgumentException>(fun () -> SheafLaplacian.refill (randomSheaf 6 7 4, l))
         Assert.Equal("laplacian", ex.ParamName)
 
-/// A sheaf with dense N(0,1) maps on `vertices` vertices (stalk dimension `dimOf v`) and `edges` random edges,
-/// multi-edges allowed; edge stalks 1–16.
-let private randomDenseSheaf (rng: Rng) (vertices: int) (edges: int) (dimOf: int -> int) =
-    let dims = Array.init vertices dimOf
-    let edges = if vertices < 2 then 0 else edges
-    let sources = Array.zeroCreate edges
-    let targets = Array.zeroCreate edges
-    for e in 0 .. edges - 1 do
-        let s = rng.NextInt(0, vertices)
-        let t0 = rng.NextInt(0, vertices - 1)
-        sources[e] <- s
-        targets[e] <- if t0 >= s then t0 + 1 else t0
-    let edgeDims = Array.init edges (fun _ -> rng.NextInt(1, 17))
-    let maps =
-        Array.init (2 * edges) (fun i ->
-            let v = if i % 2 = 0 then sources[i / 2] else targets[i / 2]
-            vector rng (edgeDims[i / 2] * dims[v]))
-    CellularSheaf.Create(dims, sources, targets, edgeDims, Array.create (2 * edges) RestrictionFamily.Dense, maps)
 
 /// Same bits: `=` on floats would call −0.0 and 0.0 equal, so compare the representations.
 let private bitIdentical (a: float[]) (b: float[]) =
@@ -344,7 +316,7 @@ module ``Two-thread Laplacian apply`` =
                       | 4 -> rng.NextInt(1, 17)
                       | _ -> 0
         let dimOf = if uniform > 0 then (fun _ -> uniform) else (fun _ -> rng.NextInt(1, 17))
-        let sheaf = randomDenseSheaf rng vertices (rng.NextInt(0, 2 * vertices + 1)) dimOf
+        let sheaf = randomDenseSheaf rng vertices (rng.NextInt(0, 2 * vertices + 1)) dimOf (fun () -> rng.NextInt(1, 17))
         let l = SheafLaplacian.assemble sheaf
         let x = vector rng sheaf.VertexCochainDim
         let one, two, reference = threeProducts l x 0
@@ -359,7 +331,7 @@ module ``Two-thread Laplacian apply`` =
         let above = (pick.Get / 5) % 2 = 1
         let target = (if above then 2.0 else 0.5) * float SheafLaplacian.TwoThreadValueThreshold
         let vertices = max 2 (int (target / (5.0 * float (d * d))))
-        let sheaf = randomDenseSheaf rng vertices (2 * vertices) (fun _ -> d)
+        let sheaf = randomDenseSheaf rng vertices (2 * vertices) (fun _ -> d) (fun () -> rng.NextInt(1, 17))
         let l = SheafLaplacian.assemble sheaf
         let x = vector rng sheaf.VertexCochainDim
         let one, two, reference = threeProducts l x SheafLaplacian.TwoThreadValueThreshold
@@ -381,7 +353,7 @@ module ``Two-thread Laplacian apply`` =
     let ``forced-split apply does not allocate on the calling thread`` (seed: int) (size: FsCheck.PositiveInt) =
         let rng = Rng(int64 seed)
         let vertices = 2 + size.Get % 60
-        let sheaf = randomDenseSheaf rng vertices (2 * vertices) (fun _ -> rng.NextInt(1, 17))
+        let sheaf = randomDenseSheaf rng vertices (2 * vertices) (fun _ -> rng.NextInt(1, 17)) (fun () -> rng.NextInt(1, 17))
         let l = SheafLaplacian.assemble sheaf
         let x = vector rng sheaf.VertexCochainDim
         let y = Array.zeroCreate x.Length
