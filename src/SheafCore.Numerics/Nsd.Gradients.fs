@@ -32,7 +32,7 @@ type internal NsdBackward(model: NsdModel) =
             elif isNull first.Block then NsdLaplacian.diagonalWorkLength (model.Topology, d)
             else NsdLaplacian.blockWorkLength first.Block
         Array.zeroCreate<float> length
-    let householderWork = Array.zeroCreate<float> (4 * d * d + 2 * d)
+    let householderWork = Array.zeroCreate<float> (NsdMaps.adjointWorkLength d)
     let liftBar = Array.zeroCreate<float> size
     let expandedBar = Array.zeroCreate<float> (if c.SparseLearner then rows * 2 * h else 0)
     member val LogitBar = Array.zeroCreate<float> (n * c.ClassCount)

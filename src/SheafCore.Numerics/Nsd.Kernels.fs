@@ -98,7 +98,8 @@ module internal NsdKernels =
 
     /// <summary>c (d×d) += α·op(a)·op(b) for small row-major matrices (the block adjoints of O(d)/Gen-NSD).</summary>
     /// <remarks>For d = 4 a row of c is one Vector256: row i = Σ_k op(a)[i,k]·(row k of op(b)), summed from 0 in
-    /// k order as the twin does per entry, so the result is bit-identical. Other d use the twin.</remarks>
+    /// k order as the twin does per entry, so the result is bit-identical. d = 3 is the twin unrolled; other d use
+    /// the twin.</remarks>
     let smallProduct (d: int, a: ReadOnlySpan<float>, ta: bool, b: ReadOnlySpan<float>, tb: bool, alpha: float, c: Span<float>) =
         if d = 4 && Vector256.IsHardwareAccelerated then
             let a = a.Slice(0, 16)
@@ -117,6 +118,20 @@ module internal NsdKernels =
                 let acc = acc + Vector256.Create a[ai * i + 3 * ak] * b3
                 let target = c.Slice(4 * i, 4)
                 (Vector256.Create<float>(ro target) + scale * acc).CopyTo target
+        elif d = 3 then
+            // O(d)-NSD's usual size: the twin's loops unrolled over k, the same operations in the same order.
+            let a = a.Slice(0, 9)
+            let b = b.Slice(0, 9)
+            let ai, ak = if ta then 1, 3 else 3, 1
+            let bk, bj = if tb then 1, 3 else 3, 1
+            for i in 0 .. 2 do
+                let pa = i * ai
+                for j in 0 .. 2 do
+                    let pb = j * bj
+                    let acc = 0.0 + a[pa] * b[pb]
+                    let acc = acc + a[pa + ak] * b[pb + bk]
+                    let acc = acc + a[pa + 2 * ak] * b[pb + 2 * bk]
+                    c[i * 3 + j] <- c[i * 3 + j] + alpha * acc
         else smallProductReference (d, a, ta, b, tb, alpha, c)
 
     /// <summary>Scalar twin of <see cref="blockRow"/>.</summary>
