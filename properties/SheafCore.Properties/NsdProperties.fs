@@ -190,6 +190,29 @@ module ``Neural sheaf diffusion`` =
                 let gram = Dense.multiply (Dense.transpose f) f
                 maxAbsDiff gram.Values (DenseMatrix.Identity d).Values < 1e-12))
 
+    /// O(d)'s closed-form Δ (scalar D_v = Σ w², no matrix root, as the reference builds it) equals the engine's
+    /// Jacobi-based normalisation of the same maps w·Q.
+    [<Property(MaxTest = 100)>]
+    let ``O(d) closed form equals the general engine on orthogonal maps`` (NsdSeed seed) =
+        let rng = Rng(int64 seed)
+        let g = NsdGen.graph rng 2 2
+        let topology = NsdTopology(g.NodeCount, g.Sources, g.Targets)
+        let d = rng.NextInt(2, 6)
+        let dd = d * d
+        let block = BlockNsdLaplacian(topology, d)
+        let weights = Array.init g.EdgeCount (fun _ -> rng.Uniform(0.05, 1.0))
+        let q = Array.zeroCreate (2 * g.EdgeCount * dd)
+        for i in 0 .. 2 * g.EdgeCount - 1 do
+            let p = Array.init (d * (d - 1) / 2) (fun _ -> rng.Normal())
+            NsdMaps.householder (ReadOnlySpan p, d, Span<float>(q, i * dd, dd), Span(Array.zeroCreate d))
+            for k in 0 .. dd - 1 do
+                block.Maps[i * dd + k] <- weights[i / 2] * q[i * dd + k]
+        block.Refresh()
+        let expected = Array.copy block.Normalised.Matrix.Values
+        Array.Fill(block.Normalised.Matrix.Values, nan)
+        block.RefreshOrthogonal(weights, q)
+        allClose 1e-12 expected block.Normalised.Matrix.Values
+
     [<Property(MaxTest = 100)>]
     let ``Diag specialisation equals the general engine on diagonal maps`` (NsdSeed seed) =
         let rng = Rng(int64 seed)

@@ -30,6 +30,7 @@ type internal NsdBackward(model: NsdModel) =
         let length =
             if isNull (box first) then 0
             elif isNull first.Block then NsdLaplacian.diagonalWorkLength (model.Topology, d)
+            elif c.Family = NsdFamily.Orthogonal then NsdLaplacian.orthogonalWorkLength first.Block
             else NsdLaplacian.blockWorkLength first.Block
         Array.zeroCreate<float> length
     let householderWork = Array.zeroCreate<float> (NsdMaps.adjointWorkLength d)
@@ -110,7 +111,7 @@ type internal NsdBackward(model: NsdModel) =
             TensorPrimitives.MultiplyAdd(ReadOnlySpan learnerBar, ReadOnlySpan cache.LearnerMask, ReadOnlySpan target, Span target)
         else TensorPrimitives.Add(ReadOnlySpan learnerBar, ReadOnlySpan target, Span target)
 
-    /// Map adjoints (in mapsBar) → learner-output adjoints (in outputsBar) for the layer's family.
+    /// Map adjoints (in mapsBar; Q̄ for O(d)) → learner-output adjoints (in outputsBar) for the layer's family.
     member private _.MapsBackward(t: int) =
         let cache = model.Layers[t]
         let mapRows = c.MapOutputs
@@ -123,18 +124,13 @@ type internal NsdBackward(model: NsdModel) =
                 for k in 0 .. width - 1 do
                     outputsBar[i * rows + k] <- mapsBar[i * width + k]
         | _ ->
+            // O(d): the Laplacian adjoint left Q̄ in mapsBar and w̄ in edgeWeightBar.
             let dd = d * d
-            Array.Clear edgeWeightBar
             for i in 0 .. edges2 - 1 do
-                let q = ReadOnlySpan<float>(cache.Orthogonal, i * dd, dd)
-                let fBar = Span<float>(mapsBar, i * dd, dd)
-                // F = w_e Q: w̄_e += ⟨F̄, Q⟩, Q̄ = w_e F̄.
-                edgeWeightBar[i / 2] <- edgeWeightBar[i / 2] + TensorPrimitives.Dot(ro fBar, q)
-                TensorPrimitives.Multiply(ro fBar, cache.EdgeWeights[i / 2], fBar)
                 NsdMaps.householderAdjoint (
                     ReadOnlySpan<float>(cache.Outputs, i * rows, mapRows),
                     d,
-                    ro fBar,
+                    ReadOnlySpan<float>(mapsBar, i * dd, dd),
                     Span<float>(outputsBar, i * rows, mapRows),
                     Span householderWork
                 )
@@ -187,6 +183,11 @@ type internal NsdBackward(model: NsdModel) =
                 Array.Clear mapsBar
                 if isNull cache.Block then
                     NsdLaplacian.adjointDiagonal (cache.Diagonal, stalks, f, ReadOnlySpan yBar, ReadOnlySpan cache.Z2, Span mapsBar, Span lapWork)
+                elif c.Family = NsdFamily.Orthogonal then
+                    Array.Clear edgeWeightBar
+                    NsdLaplacian.adjointOrthogonal (
+                        cache.Block, cache.EdgeWeights, cache.Orthogonal, stalks, f, ReadOnlySpan yBar, ReadOnlySpan cache.Z2,
+                        Span mapsBar, Span edgeWeightBar, Span lapWork)
                 else
                     NsdLaplacian.adjointBlock (cache.Block, stalks, f, ReadOnlySpan yBar, ReadOnlySpan cache.Z2, Span mapsBar, Span lapWork)
             // Z2 = Z1 W2ᵀ.

@@ -118,10 +118,54 @@ type internal BlockNsdLaplacian(topology: NsdTopology, d: int) =
     member _.Laplacian = laplacian
     member _.Normalised = normalised
 
-    /// Refills L and Δ in place from the current Maps.
+    /// Refills L and Δ in place from the current Maps (Gen-NSD: the matrix root by Jacobi).
     member _.Refresh() =
         SheafLaplacian.refill (sheaf, laplacian)
         SheafLaplacian.refillNormalised (laplacian, normalised)
+
+    /// O(d)-NSD's D_v = Σ_{e∋v} w_e² (after RefreshOrthogonal).
+    member val OrthogonalSums = Array.zeroCreate<float> n
+    /// O(d)-NSD's s_v = (D_v + 1)^{-1/2}.
+    member val OrthogonalScale = Array.zeroCreate<float> n
+
+    /// <summary>Δ for O(d)-NSD in the reference's closed form (digest §3.5): F = w_e·Q with QᵀQ = I makes
+    /// L_vv = D_v·I with the scalar D_v = Σ_{e∋v} w_e², so Δ_vv = D_v/(D_v + 1)·I and
+    /// Δ_st = −w_e² s_s s_t·Q_sᵀQ_t, Δ_ts = Δ_stᵀ; no matrix root.</summary>
+    /// <remarks>Fills only <c>Normalised.Matrix</c>; L is left as it was. <c>q</c> holds Q per incidence (d²,
+    /// row-major), <c>weights</c> w_e per edge.</remarks>
+    member this.RefreshOrthogonal(weights: float[], q: float[]) =
+        let dd = d * d
+        let sums = this.OrthogonalSums
+        let scale = this.OrthogonalScale
+        let matrix = normalised.Matrix
+        let values = matrix.Values
+        let offsets = matrix.BlockOffsets
+        let positions = matrix.EdgeBlockPositions
+        Array.Clear sums
+        for e in 0 .. m - 1 do
+            let w2 = weights[e] * weights[e]
+            sums[topology.Sources[e]] <- sums[topology.Sources[e]] + w2
+            sums[topology.Targets[e]] <- sums[topology.Targets[e]] + w2
+        for v in 0 .. n - 1 do
+            scale[v] <- 1.0 / sqrt (sums[v] + 1.0)
+            let block = Span<float>(values, offsets[matrix.DiagonalPositions[v]], dd)
+            block.Clear()
+            let diagonal = sums[v] / (sums[v] + 1.0)
+            for k in 0 .. d - 1 do
+                block[k * d + k] <- diagonal
+        for e in 0 .. m - 1 do
+            let s = topology.Sources[e]
+            let t = topology.Targets[e]
+            let c = -(weights[e] * weights[e]) * scale[s] * scale[t]
+            let qs = ReadOnlySpan<float>(q, 2 * e * dd, dd)
+            let qt = ReadOnlySpan<float>(q, (2 * e + 1) * dd, dd)
+            let st = Span<float>(values, offsets[positions[4 * e + 2]], dd)
+            st.Clear()
+            NsdKernels.smallProduct (d, qs, true, qt, false, c, st)
+            let ts = Span<float>(values, offsets[positions[4 * e + 3]], dd)
+            for i in 0 .. d - 1 do
+                for j in 0 .. d - 1 do
+                    ts[i * d + j] <- st[j * d + i]
 
 /// Products with the NSD Laplacians on stalk-major states and their adjoints.
 ///
@@ -296,6 +340,62 @@ module internal NsdLaplacian =
             small (d, fs, false, ro ts, true, -1.0, ftBar)
             small (d, ft, false, ro tt, false, 1.0, ftBar)
             small (d, ft, false, ro tt, true, 1.0, ftBar)
+
+    /// <summary>The adjoint of Y = Δ·Z for O(d)-NSD's closed form (<c>RefreshOrthogonal</c>): Q̄ per incidence
+    /// into <c>qBar</c> and w̄ per edge into <c>weightBar</c> (both added to).</summary>
+    /// <remarks>Per edge, with P = Q_sᵀQ_t, c = w²s_s s_t and G = Ȳ_s Z_tᵀ + (Ȳ_t Z_sᵀ)ᵀ (the two blocks
+    /// −cP and −cPᵀ): c̄ = −⟨G, P⟩, Q̄_s −= c·Q_t Gᵀ, Q̄_t −= c·Q_s G, and c = w² s_s s_t passes c̄ on to w and
+    /// to s̄. The diagonal D/(D+1) gives D̄_v = ⟨Ȳ_v, Z_v⟩/(D_v+1)², s = (D+1)^{-1/2} gives D̄ −= ½ s̄ s³, and
+    /// D_v = Σ w² gives w̄_e += 2w_e(D̄_s + D̄_t). <c>work</c> needs <see cref="orthogonalWorkLength"/>.</remarks>
+    let adjointOrthogonal
+        (lap: BlockNsdLaplacian, weights: float[], q: float[], stalks: int, f: int, yBar: ReadOnlySpan<float>,
+         z: ReadOnlySpan<float>, qBar: Span<float>, weightBar: Span<float>, work: Span<float>)
+        =
+        let topology = lap.Topology
+        let d = lap.StalkDim
+        let dd = d * d
+        let n = topology.NodeCount
+        let sums = lap.OrthogonalSums
+        let scale = lap.OrthogonalScale
+        let sumBar = work.Slice(0, n)
+        let scaleBar = work.Slice(n, n)
+        let g = work.Slice(2 * n, dd)
+        let p = work.Slice(2 * n + dd, dd)
+        sumBar.Clear()
+        scaleBar.Clear()
+        for v in 0 .. n - 1 do
+            let block = (v * stalks) * f
+            let diagonalBar = TensorPrimitives.Dot(yBar.Slice(block, d * f), z.Slice(block, d * f))
+            let denominator = sums[v] + 1.0
+            sumBar[v] <- diagonalBar / (denominator * denominator)
+        for e in 0 .. topology.EdgeCount - 1 do
+            let s = topology.Sources[e]
+            let t = topology.Targets[e]
+            // G[r, c] = ⟨Ȳ_s,r, Z_t,c⟩ + ⟨Ȳ_t,c, Z_s,r⟩.
+            for r in 0 .. d - 1 do
+                for c in 0 .. d - 1 do
+                    g[r * d + c] <-
+                        TensorPrimitives.Dot(yBar.Slice((s * stalks + r) * f, f), z.Slice((t * stalks + c) * f, f))
+                        + TensorPrimitives.Dot(yBar.Slice((t * stalks + c) * f, f), z.Slice((s * stalks + r) * f, f))
+            let qs = ReadOnlySpan<float>(q, 2 * e * dd, dd)
+            let qt = ReadOnlySpan<float>(q, (2 * e + 1) * dd, dd)
+            p.Clear()
+            NsdKernels.smallProduct (d, qs, true, qt, false, 1.0, p)
+            let cBar = -TensorPrimitives.Dot(ro g, ro p)
+            let w = weights[e]
+            let c = w * w * scale[s] * scale[t]
+            NsdKernels.smallProduct (d, qt, false, ro g, true, -c, qBar.Slice(2 * e * dd, dd))
+            NsdKernels.smallProduct (d, qs, false, ro g, false, -c, qBar.Slice((2 * e + 1) * dd, dd))
+            weightBar[e] <- weightBar[e] + cBar * 2.0 * w * scale[s] * scale[t]
+            scaleBar[s] <- scaleBar[s] + cBar * w * w * scale[t]
+            scaleBar[t] <- scaleBar[t] + cBar * w * w * scale[s]
+        for v in 0 .. n - 1 do
+            sumBar[v] <- sumBar[v] - 0.5 * scaleBar[v] * scale[v] * scale[v] * scale[v]
+        for e in 0 .. topology.EdgeCount - 1 do
+            weightBar[e] <- weightBar[e] + 2.0 * weights[e] * (sumBar[topology.Sources[e]] + sumBar[topology.Targets[e]])
+
+    /// Work length needed by adjointOrthogonal.
+    let orthogonalWorkLength (lap: BlockNsdLaplacian) = 2 * lap.Topology.NodeCount + 2 * lap.StalkDim * lap.StalkDim
 
     /// Work length needed by adjointDiagonal / adjointBlock.
     let diagonalWorkLength (topology: NsdTopology, d: int) = (2 * topology.EdgeCount + topology.NodeCount) * d

@@ -310,8 +310,9 @@ module internal NsdForward =
                 for i in 0 .. edges2 - 1 do
                     let q = Span<float>(cache.Orthogonal, i * dd, dd)
                     NsdMaps.householder (ReadOnlySpan<float>(outputs, i * rows, mapRows), d, q, Span work)
+                    // The maps w·Q stay readable in the engine sheaf; Δ itself comes from the closed form.
                     TensorPrimitives.Multiply(ro q, cache.EdgeWeights[i / 2], Span<float>(maps, i * dd, dd))
-                cache.Block.Refresh()
+                cache.Block.RefreshOrthogonal(cache.EdgeWeights, cache.Orthogonal)
 
     /// Y = Δ_t·Z for all D coordinates (learned blocks, then the fixed channels).
     let applyLaplacian (model: NsdModel, t: int, z: ReadOnlySpan<float>, y: Span<float>) =
