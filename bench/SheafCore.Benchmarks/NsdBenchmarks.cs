@@ -175,3 +175,57 @@ public class NsdRefreshBenchmarks
         return _y[0];
     }
 }
+
+/// <summary>O(d)-NSD's Δ on Chameleon's graph (d = 4): the reference's closed form
+/// (<c>BlockNsdLaplacian.RefreshOrthogonal</c>: D_v = Σ w_e², Δ_st = −w_e² s_s s_t Q_sᵀQ_t, no matrix root), against
+/// the engine path O(d) used before it (refill L = δᵀδ, then Δ = M L M with Jacobi roots), on the same maps w·Q.</summary>
+/// <remarks>Needs the Chameleon folder like <see cref="NsdEpochBenchmarks"/>; without it the class runs nothing.</remarks>
+[MemoryDiagnoser]
+public class NsdOrthogonalRefreshBenchmarks
+{
+    private BlockNsdLaplacian _lap = null!;
+    private double[] _q = null!, _weights = null!;
+    private const int D = 4;
+
+    /// <summary>One case when Chameleon is present, none otherwise.</summary>
+    [ParamsSource(nameof(Graphs))]
+    public string Graph = "chameleon";
+
+    public static IEnumerable<string> Graphs() => NsdEpochBenchmarks.Families().Any() ? ["chameleon"] : [];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var graph = GraphData.load(NsdEpochBenchmarks.ChameleonFolder()!);
+        var topology = new NsdTopology(graph.NodeCount, graph.Sources, graph.Targets);
+        _lap = new BlockNsdLaplacian(topology, D);
+        var rng = new Random(7);
+        int incidences = 2 * topology.EdgeCount;
+        _q = new double[incidences * D * D];
+        _weights = Enumerable.Range(0, topology.EdgeCount).Select(_ => rng.NextDouble()).ToArray();
+        var p = new double[D * (D - 1) / 2];
+        var work = new double[D];
+        for (int i = 0; i < incidences; i++)
+        {
+            for (int j = 0; j < p.Length; j++) p[j] = rng.NextDouble() * 2 - 1;
+            NsdMaps.householder(p, D, _q.AsSpan(i * D * D, D * D), work);
+            for (int j = 0; j < D * D; j++) _lap.Maps[i * D * D + j] = _weights[i / 2] * _q[i * D * D + j];
+        }
+    }
+
+    /// <summary>Baseline: L refilled from the maps, then Δ with a Jacobi root per node.</summary>
+    [Benchmark(Baseline = true)]
+    public double Jacobi()
+    {
+        _lap.Refresh();
+        return _lap.Normalised.Matrix.Values[0];
+    }
+
+    /// <summary>Δ in closed form from Q and w.</summary>
+    [Benchmark]
+    public double ClosedForm()
+    {
+        _lap.RefreshOrthogonal(_weights, _q);
+        return _lap.Normalised.Matrix.Values[0];
+    }
+}
