@@ -356,22 +356,6 @@ module NsdKernelProperties =
         NsdKernels.smallProductReference (d, ReadOnlySpan a, ta, ReadOnlySpan b, tb, alpha, Span slow)
         sameBits fast slow
 
-    /// The Householder adjoint that builds the suffix products P_{j+1} once equals the twin that rebuilds each
-    /// from I, bit for bit (d = 2…6, parameters over four orders of magnitude, pBar accumulated into).
-    [<Property>]
-    let ``householderAdjoint equals its scalar twin`` (NsdSeed seed) =
-        let rng = Rng(int64 seed)
-        let d = rng.NextInt(2, 7)
-        let scale = Math.Pow(10.0, rng.Uniform(-2.0, 2.0))
-        let p = Array.init (d * (d - 1) / 2) (fun _ -> scale * rng.Normal())
-        let qBar = Array.init (d * d) (fun _ -> rng.Normal())
-        let start = Array.init p.Length (fun _ -> rng.Normal())
-        let fast = Array.copy start
-        let slow = Array.copy start
-        NsdMaps.householderAdjoint (ReadOnlySpan p, d, ReadOnlySpan qBar, Span fast, Span(Array.zeroCreate (NsdMaps.adjointWorkLength d)))
-        NsdMaps.householderAdjointReference (ReadOnlySpan p, d, ReadOnlySpan qBar, Span slow, Span(Array.zeroCreate (4 * d * d + 2 * d)))
-        sameBits fast slow
-
     /// The engine's uniform dense refill (the O(d)/Gen-NSD path) against the general block-by-block refill:
     /// the same products in the same order, so the same bits. Random graphs with parallel edges, d = 1…6,
     /// some zero map entries (the general path skips zero coefficients; so must the fast one).

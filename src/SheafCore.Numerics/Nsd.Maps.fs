@@ -57,54 +57,6 @@ module internal NsdMaps =
             vector (p, d, j, work)
             reflectRows (ro work, d, q)
 
-    /// <summary>Scalar twin of <see cref="householderAdjoint"/> that rebuilds every P_{j+1} from I (O(d⁴));
-    /// the same values to the bit.</summary>
-    /// <remarks>With P_j = H_j·P_{j+1}: H̄_j = P̄_j·P_{j+1}ᵀ and P̄_{j+1} = H_j·P̄_j (H symmetric). For
-    /// H = I − 2vvᵀ/s, s = vᵀv: v̄ = −(2/s)(H̄ + H̄ᵀ)v + (4 vᵀH̄v/s²)·v. The P_j are rebuilt from the right
-    /// <c>work</c> needs 4d² + 2d.</remarks>
-    let householderAdjointReference (p: ReadOnlySpan<float>, d: int, qBar: ReadOnlySpan<float>, pBar: Span<float>, work: Span<float>) =
-        let dd = d * d
-        let pNext = work.Slice(0, dd) // P_{j+1}
-        let pBarJ = work.Slice(dd, dd) // P̄_j
-        let hBar = work.Slice(2 * dd, dd)
-        let tmp = work.Slice(3 * dd, dd)
-        let v = work.Slice(4 * dd, d)
-        let hv = work.Slice(4 * dd + d, d)
-        qBar.Slice(0, dd).CopyTo pBarJ
-        for j in 0 .. d - 1 do
-            // P_{j+1} = H_{j+1}⋯H_{d−1}.
-            pNext.Clear()
-            for i in 0 .. d - 1 do
-                pNext[i * d + i] <- 1.0
-            for k in d - 1 .. -1 .. j + 1 do
-                vector (p, d, k, v)
-                reflectRows (ro v, d, pNext)
-            vector (p, d, j, v)
-            // H̄_j = P̄_j·P_{j+1}ᵀ.
-            for r in 0 .. d - 1 do
-                for c in 0 .. d - 1 do
-                    let mutable acc = 0.0
-                    for k in 0 .. d - 1 do
-                        acc <- acc + pBarJ[r * d + k] * pNext[c * d + k]
-                    hBar[r * d + c] <- acc
-            let mutable s = 0.0
-            for i in 0 .. d - 1 do
-                s <- s + v[i] * v[i]
-            let mutable quad = 0.0
-            for r in 0 .. d - 1 do
-                let mutable acc = 0.0
-                for c in 0 .. d - 1 do
-                    acc <- acc + (hBar[r * d + c] + hBar[c * d + r]) * v[c]
-                hv[r] <- acc
-                for c in 0 .. d - 1 do
-                    quad <- quad + v[r] * hBar[r * d + c] * v[c]
-            for i in j + 1 .. d - 1 do
-                pBar[i * (i - 1) / 2 + j] <- pBar[i * (i - 1) / 2 + j] - 2.0 / s * hv[i] + 4.0 * quad / (s * s) * v[i]
-            // P̄_{j+1} = H_j·P̄_j.
-            pBarJ.CopyTo tmp
-            reflectRows (ro v, d, tmp)
-            tmp.CopyTo pBarJ
-
     /// Work length householderAdjoint needs for dimension d.
     let adjointWorkLength (d: int) = d * d * d + 3 * d * d + 2 * d
 
