@@ -37,6 +37,13 @@ public class NsdEpochBenchmarks
         return ["identity", "diag", "orth", "general"];
     }
 
+    /// <summary>A block NSD Laplacian (identity maps) on Chameleon's graph, for the refresh benchmarks.</summary>
+    internal static BlockNsdLaplacian ChameleonBlockLaplacian(int d)
+    {
+        var graph = GraphData.load(ChameleonFolder()!);
+        return new BlockNsdLaplacian(new NsdTopology(graph.NodeCount, graph.Sources, graph.Targets), d);
+    }
+
     internal static string? ChameleonFolder()
     {
         if (Environment.GetEnvironmentVariable("SHEAFCORE_DATA") is { Length: > 0 } env)
@@ -117,9 +124,8 @@ public class NsdRefreshBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var graph = GraphData.load(NsdEpochBenchmarks.ChameleonFolder()!);
-        var topology = new NsdTopology(graph.NodeCount, graph.Sources, graph.Targets);
-        _lap = new BlockNsdLaplacian(topology, D);
+        _lap = NsdEpochBenchmarks.ChameleonBlockLaplacian(D);
+        var topology = _lap.Topology;
         var rng = new Random(7);
         var maps = _lap.Maps;
         var p = new double[D * (D - 1) / 2];
@@ -139,7 +145,7 @@ public class NsdRefreshBenchmarks
                 for (int j = 0; j < D * D; j++) maps[i * D * D + j] = rng.NextDouble() * 2 - 1;
             }
         }
-        _z = Enumerable.Range(0, graph.NodeCount * D * F).Select(_ => rng.NextDouble()).ToArray();
+        _z = Enumerable.Range(0, topology.NodeCount * D * F).Select(_ => rng.NextDouble()).ToArray();
         _y = new double[_z.Length];
     }
 
@@ -196,9 +202,8 @@ public class NsdOrthogonalRefreshBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var graph = GraphData.load(NsdEpochBenchmarks.ChameleonFolder()!);
-        var topology = new NsdTopology(graph.NodeCount, graph.Sources, graph.Targets);
-        _lap = new BlockNsdLaplacian(topology, D);
+        _lap = NsdEpochBenchmarks.ChameleonBlockLaplacian(D);
+        var topology = _lap.Topology;
         var rng = new Random(7);
         int incidences = 2 * topology.EdgeCount;
         _q = new double[incidences * D * D];
