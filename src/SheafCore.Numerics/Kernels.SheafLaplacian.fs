@@ -178,24 +178,12 @@ module internal SheafLaplacian =
                 let ma = (if side = 1 || side = 3 then 2 * e + 1 else 2 * e) * dd
                 let mb = (if side = 1 || side = 2 then 2 * e + 1 else 2 * e) * dd
                 let sign = if side < 2 then 1.0 else -1.0
-                if d = 3 then
-                    // O(d)-NSD's usual size: the j loop unrolled, the same operations in the same order.
-                    for r in 0 .. 2 do
-                        for i in 0 .. 2 do
-                            let coefficient = sign * maps[ma + r * 3 + i]
-                            if coefficient <> 0.0 then
-                                let target = o + i * 3
-                                let row = mb + r * 3
-                                out[target] <- maps[row] * coefficient + out[target]
-                                out[target + 1] <- maps[row + 1] * coefficient + out[target + 1]
-                                out[target + 2] <- maps[row + 2] * coefficient + out[target + 2]
-                else
-                    for r in 0 .. d - 1 do
-                        for i in 0 .. d - 1 do
-                            let coefficient = sign * maps[ma + r * d + i]
-                            if coefficient <> 0.0 then
-                                for j in 0 .. d - 1 do
-                                    out[o + i * d + j] <- maps[mb + r * d + j] * coefficient + out[o + i * d + j]
+                for r in 0 .. d - 1 do
+                    for i in 0 .. d - 1 do
+                        let coefficient = sign * maps[ma + r * d + i]
+                        if coefficient <> 0.0 then
+                            for j in 0 .. d - 1 do
+                                out[o + i * d + j] <- maps[mb + r * d + j] * coefficient + out[o + i * d + j]
 
     /// The general refill (any families and dimensions), block by block through accumulateProduct; also the
     /// reference twin of the uniform dense fast path.
