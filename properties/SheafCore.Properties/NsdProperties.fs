@@ -376,3 +376,80 @@ module NsdKernelProperties =
         SheafLaplacian.refill (sheaf, fast)
         SheafLaplacian.refillReference (sheaf, slow)
         sheaf.UniformDenseDimension = d && sameBits fast.Values slow.Values
+
+/// The trained-model inspection (NsdInspection): the edge alignment of the learned maps against the general
+/// engine's discord, and the predicted class distribution.
+[<Properties(Arbitrary = [| typeof<NsdArbitraries> |], MaxTest = 100)>]
+module ``Learned sheaf inspection`` =
+
+    /// The alignment from the engine alone, by polarisation: with the coboundary's per-edge discord
+    /// ‖F_t x_t − F_s x_s‖², the cochains e_k at one vertex give ‖F_v‖² on its edges, and e_k at every vertex give
+    /// ‖F_t − F_s‖², so ⟨F_s, F_t⟩ = (‖F_s‖² + ‖F_t‖² − ‖F_t − F_s‖²)/2. Diag's maps enter the engine as diagonal blocks.
+    let private engineAlignment (model: NsdModel, t: int) =
+        let c = model.Config
+        let cache = model.Layers[t]
+        let d = c.StalkDim
+        let topology = model.Topology
+        let n = topology.NodeCount
+        let m = topology.EdgeCount
+        let sheaf =
+            if not (isNull cache.Block) then cache.Block.Sheaf
+            else
+                let block = BlockNsdLaplacian(topology, d)
+                Array.Clear block.Maps
+                for i in 0 .. 2 * m - 1 do
+                    for k in 0 .. d - 1 do
+                        block.Maps[i * d * d + k * d + k] <- cache.Diagonal.Maps[i * d + k]
+                block.Sheaf
+        let discord = Array.zeroCreate m
+        let own = Array.zeroCreate (2 * m) // ‖F‖² per incidence
+        let difference = Array.zeroCreate m
+        for k in 0 .. d - 1 do
+            for v in 0 .. n - 1 do
+                let x = Array.zeroCreate (n * d)
+                x[v * d + k] <- 1.0
+                SheafEnergy.edgeDiscrepancies (sheaf, ReadOnlySpan x, Span discord)
+                for e in 0 .. m - 1 do
+                    if topology.Sources[e] = v then own[2 * e] <- own[2 * e] + discord[e]
+                    if topology.Targets[e] = v then own[2 * e + 1] <- own[2 * e + 1] + discord[e]
+            let x = Array.init (n * d) (fun j -> if j % d = k then 1.0 else 0.0)
+            SheafEnergy.edgeDiscrepancies (sheaf, ReadOnlySpan x, Span discord)
+            for e in 0 .. m - 1 do
+                difference[e] <- difference[e] + discord[e]
+        Array.init m (fun e ->
+            let ss, tt = own[2 * e], own[2 * e + 1]
+            if ss = 0.0 || tt = 0.0 then 0.0 else (ss + tt - difference[e]) / (2.0 * sqrt (ss * tt)))
+
+    [<Property>]
+    let ``edge alignment is the engine's polarised constant-section discord, in [-1, 1]`` (NsdSeed seed) =
+        families
+        |> Array.forall (fun family ->
+            let model, theta = NsdGen.create family seed
+            let layers = NsdInspection.alignment (model, theta)
+            layers.Length = model.Config.Layers
+            && layers
+               |> Array.indexed
+               |> Array.forall (fun (t, actual) ->
+                   let expected = engineAlignment (model, t)
+                   allClose 1e-10 expected actual && actual |> Array.forall (fun a -> a >= -1.0 && a <= 1.0)))
+
+    [<Property>]
+    let ``the identity control is aligned on every edge`` (NsdSeed seed) =
+        let model, theta = NsdGen.create NsdFamily.Identity seed
+        NsdInspection.alignment (model, theta) |> Array.forall (Array.forall (fun a -> a = 1.0))
+
+    [<Property>]
+    let ``predicted probabilities are distributions whose argmax is the logits' argmax`` (NsdSeed seed) =
+        families
+        |> Array.forall (fun family ->
+            let model, theta = NsdGen.create family seed
+            let p = NsdInspection.probabilities (model, theta)
+            let classes = model.Config.ClassCount
+            let argmax (a: float[]) v = Array.init classes (fun k -> a[v * classes + k]) |> Array.indexed |> Array.maxBy snd |> fst
+            Seq.forall
+                (fun v ->
+                    let row = p[v * classes .. v * classes + classes - 1]
+                    abs (Array.sum row - 1.0) <= 1e-12
+                    && row |> Array.forall (fun x -> x >= 0.0)
+                    && argmax p v = argmax model.Logits v)
+                (seq { 0 .. model.Graph.NodeCount - 1 }))

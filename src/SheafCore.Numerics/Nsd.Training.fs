@@ -41,7 +41,9 @@ type internal NsdSplitResult =
       ValidationLoss: float
       BestEpoch: int
       EpochsRun: int
-      Seconds: float }
+      Seconds: float
+      /// The parameters at the best validation epoch (the model the test accuracy belongs to).
+      Parameters: float[] }
 
 /// Adam with PyTorch's L2 weight decay (not AdamW): g ← ∇ + λθ, m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
 /// θ ← θ − lr·(m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + 10⁻⁸). λ is per parameter (two groups, as in the reference).
@@ -135,6 +137,7 @@ module internal NsdTraining =
         let mutable bestValidationAccuracy = nan
         let mutable bestTest = nan
         let mutable bestEpoch = -1
+        let bestTheta = Array.copy theta
         let mutable bad = 0
         let mutable epoch = 0
         while epoch < options.Epochs && bad < options.Patience do
@@ -157,6 +160,7 @@ module internal NsdTraining =
                 bestValidationAccuracy <- validationAccuracy
                 bestTest <- testAccuracy
                 bestEpoch <- epoch
+                Array.blit theta 0 bestTheta 0 theta.Length
                 bad <- 0
             else bad <- bad + 1
             if not (isNull progress) then
@@ -176,4 +180,5 @@ module internal NsdTraining =
           ValidationLoss = bestValidationLoss
           BestEpoch = bestEpoch
           EpochsRun = epoch
-          Seconds = clock.Elapsed.TotalSeconds }
+          Seconds = clock.Elapsed.TotalSeconds
+          Parameters = bestTheta }

@@ -115,6 +115,22 @@ public sealed class NeuralSheafDiffusion
     /// <exception cref="InvalidOperationException">Training diverged (non-finite loss).</exception>
     /// <exception cref="OperationCanceledException">Cancelled.</exception>
     public SheafDiffusionSplitResult TrainSplit(NodeClassificationGraph graph, int split,
+        IProgress<SheafDiffusionEpoch>? progress = null, CancellationToken cancellationToken = default) =>
+        Fit(graph, split, progress, cancellationToken).Result;
+
+    /// <summary>Trains a fresh model on one split and returns it with the parameters of its best validation epoch,
+    /// to predict nodes and inspect the learned sheaf. Same training and numbers as <see cref="TrainSplit"/>.</summary>
+    /// <param name="graph">The graph.</param>
+    /// <param name="split">Split index.</param>
+    /// <param name="progress">Receives every epoch's evaluation (optional).</param>
+    /// <param name="cancellationToken">Checked once per epoch.</param>
+    /// <returns>The trained model; its <see cref="SheafDiffusionModel.Result"/> is what <see cref="TrainSplit"/> returns.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="graph"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="split"/> is out of range.</exception>
+    /// <exception cref="ArgumentException">The split has no training or validation nodes.</exception>
+    /// <exception cref="InvalidOperationException">Training diverged (non-finite loss).</exception>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    public SheafDiffusionModel Fit(NodeClassificationGraph graph, int split,
         IProgress<SheafDiffusionEpoch>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(graph);
@@ -126,9 +142,11 @@ public sealed class NeuralSheafDiffusion
             ? null
             : e => progress.Report(new SheafDiffusionEpoch(e.Split, e.Epoch, e.TrainLoss, e.ValidationLoss,
                 e.ValidationAccuracy, e.TestAccuracy, e.BestEpoch));
-        var r = NsdTraining.trainSplit(Config(graph.FeatureCount, graph.ClassCount), graph.Graph, split, training, report!, cancellationToken);
-        return new SheafDiffusionSplitResult(r.Split, r.TestAccuracy, r.ValidationAccuracy, r.ValidationLoss,
+        var config = Config(graph.FeatureCount, graph.ClassCount);
+        var r = NsdTraining.trainSplit(config, graph.Graph, split, training, report!, cancellationToken);
+        var result = new SheafDiffusionSplitResult(r.Split, r.TestAccuracy, r.ValidationAccuracy, r.ValidationLoss,
             r.BestEpoch, r.EpochsRun, r.Seconds);
+        return new SheafDiffusionModel(graph, Options, config, r.Parameters, result);
     }
 
     /// <summary>Trains one fresh model per split, in order, and summarises the test accuracies.</summary>

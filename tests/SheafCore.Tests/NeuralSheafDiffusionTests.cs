@@ -73,6 +73,78 @@ public sealed class NeuralSheafDiffusionTests
         Assert.InRange(result.TestAccuracy, 0, 1);
     }
 
+    [Theory]
+    [InlineData(SheafFamily.Diagonal)]
+    [InlineData(SheafFamily.Orthogonal)]
+    [InlineData(SheafFamily.General)]
+    [InlineData(SheafFamily.Identity)]
+    public void Fit_ReturnsTheBestEpochModel_WhosePredictionsGiveTheReportedNumbers(SheafFamily family)
+    {
+        using var dir = new TempDirectory();
+        var graph = Synthetic(dir);
+        var options = new NeuralSheafDiffusionOptions { Family = family, StalkDimension = 2, HiddenChannels = 8, LearningRate = 0.02, Dropout = 0.3, Epochs = 60, Patience = 60, StopOnAccuracy = true, Seed = 3 };
+        var trainer = new NeuralSheafDiffusion(options);
+        var model = trainer.Fit(graph, 0, null, TestContext.Current.CancellationToken);
+        var result = trainer.TrainSplit(graph, 0, null, TestContext.Current.CancellationToken);
+        Assert.Equal(result with { Seconds = 0 }, model.Result with { Seconds = 0 });
+        // Training ran on after its best epoch, so parameters kept from any later epoch would give other numbers.
+        Assert.True(result.BestEpoch < result.EpochsRun - 1, $"best epoch {result.BestEpoch} of {result.EpochsRun}: the check below would be vacuous");
+        var p = model.PredictProbabilities();
+        var predicted = model.PredictLabels();
+        var labels = graph.GetLabels();
+        var roles = graph.GetSplit(0);
+        double Accuracy(NodeSplitRole role)
+        {
+            var nodes = Enumerable.Range(0, graph.NodeCount).Where(v => roles[v] == role).ToList();
+            return nodes.Count(v => predicted[v] == labels[v]) / (double)nodes.Count;
+        }
+        Assert.Equal(result.TestAccuracy, Accuracy(NodeSplitRole.Test), 12);
+        Assert.Equal(result.ValidationAccuracy, Accuracy(NodeSplitRole.Validation), 12);
+        var validation = Enumerable.Range(0, graph.NodeCount).Where(v => roles[v] == NodeSplitRole.Validation).ToList();
+        Assert.Equal(result.ValidationLoss, validation.Average(v => -Math.Log(p[v, labels[v]])), 10);
+        for (int v = 0; v < graph.NodeCount; v++)
+            Assert.Equal(1.0, Enumerable.Range(0, graph.ClassCount).Sum(k => p[v, k]), 12);
+    }
+
+    [Theory]
+    [InlineData(SheafFamily.Diagonal)]
+    [InlineData(SheafFamily.Orthogonal)]
+    [InlineData(SheafFamily.General)]
+    public void InspectSheaf_GivesEveryEdgeACosineAndGroupsThemByLabel(SheafFamily family)
+    {
+        using var dir = new TempDirectory();
+        var graph = Synthetic(dir);
+        var options = new NeuralSheafDiffusionOptions { Family = family, StalkDimension = 2, HiddenChannels = 4, Layers = 3, Epochs = 10, Seed = 11 };
+        var layers = new NeuralSheafDiffusion(options).Fit(graph, 0, null, TestContext.Current.CancellationToken).InspectSheaf();
+        Assert.Equal([0, 1, 2], layers.Select(l => l.Layer));
+        var (sources, targets) = graph.GetEdges();
+        var labels = graph.GetLabels();
+        foreach (var layer in layers)
+        {
+            Assert.Equal(graph.EdgeCount, layer.EdgeAlignment.Count);
+            Assert.All(layer.EdgeAlignment, a => Assert.InRange(a, -1.0, 1.0));
+            var same = Enumerable.Range(0, sources.Length).Where(e => labels[sources[e]] == labels[targets[e]]).ToList();
+            var different = Enumerable.Range(0, sources.Length).Where(e => labels[sources[e]] != labels[targets[e]]).ToList();
+            Assert.Equal(same.Count, layer.SameLabelEdges);
+            Assert.Equal(different.Count, layer.DifferentLabelEdges);
+            Assert.Equal(different.Average(e => layer.EdgeAlignment[e]), layer.DifferentLabelMean, 12);
+            // The synthetic graph joins only nodes of different parity, i.e. different labels.
+            Assert.Empty(same);
+            Assert.True(double.IsNaN(layer.SameLabelMean));
+        }
+    }
+
+    [Fact]
+    public void InspectSheaf_IdentityControlIsAlignedOnEveryEdge()
+    {
+        using var dir = new TempDirectory();
+        var graph = Synthetic(dir);
+        var options = new NeuralSheafDiffusionOptions { Family = SheafFamily.Identity, StalkDimension = 3, HiddenChannels = 4, Epochs = 5 };
+        var layers = new NeuralSheafDiffusion(options).Fit(graph, 0, null, TestContext.Current.CancellationToken).InspectSheaf();
+        Assert.Equal(2, layers.Count);
+        Assert.All(layers, l => Assert.All(l.EdgeAlignment, a => Assert.Equal(1.0, a)));
+    }
+
     [Fact]
     public void Train_ThrowsWhenCancelled()
     {
@@ -123,6 +195,46 @@ public sealed class NeuralSheafDiffusionTests
         Assert.Equal(accuracies.Average(), mean, 12);
         Assert.Equal(Math.Sqrt(accuracies.Average(a => (a - mean) * (a - mean))), report.RootElement.GetProperty("std").GetDouble(), 12);
         Assert.True(report.RootElement.GetProperty("seconds").GetDouble() > 0);
+    }
+
+    [Fact]
+    public void Cli_Nsd_WritesPredictionsAndTheLearnedSheafsAlignment()
+    {
+        using var dir = new TempDirectory();
+        var folder = dir.File("synthetic");
+        GraphFolders.WriteSynthetic(folder);
+        var reportPath = dir.File("r.json");
+        var predictionPath = dir.File("p.csv");
+        var r = CliRunner.Run("nsd", "--dataset", folder, "--model", "general", "--splits", "0-1", "--epochs", "8", "--layers", "3", "--quiet",
+            "--report", reportPath, "--predictions", predictionPath);
+        Assert.True(r.ExitCode == 0, r.Error);
+        var lines = File.ReadAllLines(predictionPath);
+        Assert.Equal("split,node,role,label,predicted,p0,p1", lines[0]);
+        Assert.Equal(1 + 2 * 40, lines.Length);
+        var rows = lines.Skip(1).Select(l => l.Split(',')).ToList();
+        Assert.All(rows, row =>
+        {
+            double p0 = double.Parse(row[5], System.Globalization.CultureInfo.InvariantCulture);
+            double p1 = double.Parse(row[6], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(1.0, p0 + p1, 12);
+            Assert.Equal(p1 > p0 ? "1" : "0", row[4]);
+        });
+        using var report = JsonDocument.Parse(File.ReadAllText(reportPath));
+        // The CSV's test rows give the report's test accuracy, split by split.
+        var accuracies = report.RootElement.GetProperty("testAccuracy").EnumerateArray().Select(x => x.GetDouble()).ToList();
+        for (int s = 0; s < 2; s++)
+        {
+            var test = rows.Where(row => row[0] == s.ToString(System.Globalization.CultureInfo.InvariantCulture) && row[2] == "test").ToList();
+            Assert.Equal(accuracies[s], test.Count(row => row[3] == row[4]) / (double)test.Count, 12);
+        }
+        var alignment = report.RootElement.GetProperty("sheafAlignment").EnumerateArray().ToList();
+        Assert.Equal(2, alignment.Count);
+        Assert.All(alignment, a =>
+        {
+            var different = a.GetProperty("differentLabel").EnumerateArray().Select(x => x.GetDouble()).ToList();
+            Assert.Equal(3, different.Count);
+            Assert.All(different, x => Assert.InRange(x, -1.0, 1.0));
+        });
     }
 
     [Fact]

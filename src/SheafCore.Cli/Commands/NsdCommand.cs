@@ -15,6 +15,7 @@ internal static class NsdCommand
         model.AcceptOnlyFromAmong("diag", "orth", "general", "identity");
         var splits = new Option<string>("--splits") { Description = "Splits to run: a range 0-9, a list 0,3,5, or one index.", DefaultValueFactory = _ => "0-9" };
         var report = CliPaths.OutputFile(new Option<string?>("--report") { Description = "JSON report: testAccuracy (per split, fraction), mean, std, seconds, …" });
+        var predictions = CliPaths.OutputFile(new Option<string?>("--predictions") { Description = "CSV of every node's predicted class and class probabilities, per split (split,node,role,label,predicted,p0,…)." });
         var seed = new Option<long>("--seed") { Description = "Seed of initialisation and dropout (each split derives its own stream).", DefaultValueFactory = _ => 43 };
         var epochs = new Option<int?>("--epochs") { Description = "Override the maximum number of epochs of the data set's settings." };
         var patience = new Option<int?>("--patience") { Description = "Override the early-stopping patience." };
@@ -36,7 +37,7 @@ internal static class NsdCommand
 
         var command = new Command("nsd", "Train Neural Sheaf Diffusion (Bodnar et al. 2022) with the data set's published hyper-parameters.")
         {
-            dataset, model, splits, report, seed, epochs, patience,
+            dataset, model, splits, report, predictions, seed, epochs, patience,
             stalkDim, layers, hidden, dropout, inputDropout, lr, weightDecay, sheafDecay, stopOn, lowPass, highPass, secondLinear, sparseLearner,
             context.Json,
         };
@@ -84,6 +85,11 @@ internal static class NsdCommand
                     string.Create(CultureInfo.InvariantCulture, $"split {e.Split} epoch {e.Epoch + 1} val {100 * e.ValidationAccuracy:F1}%")))
                 : context.Chatty(parsed) ? new EpochPrinter(context.Output) : null;
             var results = new List<SheafDiffusionSplitResult>();
+            // Per split and layer: the learned maps' mean alignment on same-label and on different-label edges.
+            var alignment = new List<Dictionary<string, double[]>>();
+            var predictionCsv = new System.Text.StringBuilder("split,node,role,label,predicted");
+            for (int k = 0; k < graph.ClassCount; k++) predictionCsv.Append(CultureInfo.InvariantCulture, $",p{k}");
+            predictionCsv.Append('\n');
             // The report is rewritten (atomically) after every split, marked complete only at the end, so a long
             // run that is stopped keeps the splits it finished.
             Dictionary<string, object> Fields(bool complete)
@@ -103,6 +109,7 @@ internal static class NsdCommand
                     ["bestEpoch"] = results.Select(r => r.BestEpoch).ToArray(),
                     ["epochsRun"] = results.Select(r => r.EpochsRun).ToArray(),
                     ["validationAccuracy"] = results.Select(r => r.ValidationAccuracy).ToArray(),
+                    ["sheafAlignment"] = alignment,
                     ["seed"] = options.Seed,
                     ["options"] = new Dictionary<string, object>
                     {
@@ -126,10 +133,23 @@ internal static class NsdCommand
                 };
             }
             string? reportPath = parsed.GetValue(report);
+            string? predictionPath = parsed.GetValue(predictions);
             foreach (int s in list)
             {
-                var r = trainer.TrainSplit(graph, s, progress, cancellationToken);
+                var trained = trainer.Fit(graph, s, progress, cancellationToken);
+                var r = trained.Result;
                 results.Add(r);
+                var layers = trained.InspectSheaf();
+                alignment.Add(new Dictionary<string, double[]>
+                {
+                    ["sameLabel"] = layers.Select(l => l.SameLabelMean).ToArray(),
+                    ["differentLabel"] = layers.Select(l => l.DifferentLabelMean).ToArray(),
+                });
+                if (predictionPath is not null)
+                {
+                    AppendPredictions(predictionCsv, trained, s);
+                    AtomicFile.WriteAllText(predictionPath, predictionCsv.ToString());
+                }
                 bar.Update((Array.IndexOf(list, s) + 1) * (double)options.Epochs);
                 if (!context.Rich(parsed))
                     context.Result(parsed, string.Create(CultureInfo.InvariantCulture,
@@ -148,6 +168,21 @@ internal static class NsdCommand
             return Task.FromResult(0);
         });
         return command;
+    }
+
+    /// <summary>One CSV row per node: split, node, role, label (−1 when unlabelled), predicted class, probabilities.</summary>
+    private static void AppendPredictions(System.Text.StringBuilder csv, SheafDiffusionModel trained, int split)
+    {
+        var p = trained.PredictProbabilities();
+        var predicted = trained.PredictLabels();
+        var labels = trained.Graph.GetLabels();
+        var roles = trained.Graph.GetSplit(split);
+        for (int v = 0; v < labels.Length; v++)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{split},{v},{roles[v].ToString().ToLowerInvariant()},{labels[v]},{predicted[v]}");
+            for (int k = 0; k < p.GetLength(1); k++) csv.Append(CultureInfo.InvariantCulture, $",{p[v, k]:R}");
+            csv.Append('\n');
+        }
     }
 
     /// <summary>"0-9", "0,3,5" or "4" → split indices, each checked against the graph's split count.</summary>
