@@ -154,13 +154,18 @@ internal static class NsdCommand
                 if (!context.Rich(parsed))
                     context.Result(parsed, string.Create(CultureInfo.InvariantCulture,
                         $"split {s}: test accuracy {100 * r.TestAccuracy:F2} % (best epoch {r.BestEpoch}, {r.EpochsRun} epochs, {r.Seconds:F1} s)"));
+                if (layers.Count > 0 && !context.Rich(parsed))
+                    context.Info(parsed, string.Create(CultureInfo.InvariantCulture,
+                        $"  split {s}: last layer's map alignment: same-label edges {layers[^1].SameLabelMean:F3} ({layers[^1].SameLabelEdges}), different-label edges {layers[^1].DifferentLabelMean:F3} ({layers[^1].DifferentLabelEdges})"));
                 if (reportPath is not null && results.Count < list.Length) Reports.Write(reportPath, Fields(complete: false));
             }
             bar.Dispose();
             if (context.Rich(parsed))
-                RichConsole.Table($"nsd {graph.Name} ({parsed.GetValue(model)})", ["split", "test accuracy %", "best epoch", "epochs", "seconds"],
-                    results.Select(r => (IReadOnlyList<string>)[r.Split.ToString(CultureInfo.InvariantCulture), (100 * r.TestAccuracy).ToString("F2", CultureInfo.InvariantCulture),
-                        r.BestEpoch.ToString(CultureInfo.InvariantCulture), r.EpochsRun.ToString(CultureInfo.InvariantCulture), r.Seconds.ToString("F1", CultureInfo.InvariantCulture)]));
+                RichConsole.Table($"nsd {graph.Name} ({parsed.GetValue(model)})",
+                    ["split", "test accuracy %", "best epoch", "epochs", "seconds", "alignment same label", "alignment different label"],
+                    results.Select((r, i) => (IReadOnlyList<string>)[r.Split.ToString(CultureInfo.InvariantCulture), (100 * r.TestAccuracy).ToString("F2", CultureInfo.InvariantCulture),
+                        r.BestEpoch.ToString(CultureInfo.InvariantCulture), r.EpochsRun.ToString(CultureInfo.InvariantCulture), r.Seconds.ToString("F1", CultureInfo.InvariantCulture),
+                        LastLayer(alignment[i]["sameLabel"]), LastLayer(alignment[i]["differentLabel"])]));
             var fields = Fields(complete: true);
             context.Result(parsed, string.Create(CultureInfo.InvariantCulture,
                 $"mean ± std: {100 * (double)fields["mean"]:F2} ± {100 * (double)fields["std"]:F2} % over {results.Count} split(s); wall time {(double)fields["seconds"]:F1} s"));
@@ -169,6 +174,9 @@ internal static class NsdCommand
         });
         return command;
     }
+
+    /// <summary>The last layer's value, "–" for a model without layers.</summary>
+    private static string LastLayer(double[] perLayer) => perLayer.Length == 0 ? "–" : perLayer[^1].ToString("F3", CultureInfo.InvariantCulture);
 
     /// <summary>One CSV row per node: split, node, role, label (−1 when unlabelled), predicted class, probabilities.</summary>
     private static void AppendPredictions(System.Text.StringBuilder csv, SheafDiffusionModel trained, int split)
