@@ -172,7 +172,7 @@ internal static class ModelJson
         return new InputScaling(mean, std);
     }
 
-    private static JsonElement Required(JsonElement root, string name, JsonValueKind kind, string source)
+    internal static JsonElement Required(JsonElement root, string name, JsonValueKind kind, string source)
     {
         if (!root.TryGetProperty(name, out var element))
             throw new SheafCoreFormatException(source, name, "this field is missing.");
@@ -181,7 +181,7 @@ internal static class ModelJson
         return element;
     }
 
-    private static double Number(JsonElement e, string location, string source)
+    internal static double Number(JsonElement e, string location, string source)
     {
         if (e.ValueKind != JsonValueKind.Number || !e.TryGetDouble(out var v))
             throw new SheafCoreFormatException(source, location, "must be a number.");
@@ -190,7 +190,7 @@ internal static class ModelJson
         return v;
     }
 
-    private static string FirstSentence(string message)
+    internal static string FirstSentence(string message)
     {
         int i = message.IndexOf(". ", StringComparison.Ordinal);
         return (i < 0 ? message : message[..(i + 1)]).ReplaceLineEndings(" ");

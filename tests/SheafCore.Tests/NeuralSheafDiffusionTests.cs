@@ -145,6 +145,55 @@ public sealed class NeuralSheafDiffusionTests
         Assert.All(layers, l => Assert.All(l.EdgeAlignment, a => Assert.Equal(1.0, a)));
     }
 
+    [Theory]
+    [InlineData(SheafFamily.Diagonal)]
+    [InlineData(SheafFamily.Orthogonal)]
+    [InlineData(SheafFamily.General)]
+    public void SaveAndLoad_GiveTheSameModelBitForBit(SheafFamily family)
+    {
+        using var dir = new TempDirectory();
+        var graph = Synthetic(dir);
+        var options = new NeuralSheafDiffusionOptions
+        {
+            Family = family, StalkDimension = 2, HiddenChannels = 4, Layers = 2, LowPassChannel = true, SecondLinear = true,
+            SparseLearner = true, Dropout = 0.2, Epochs = 12, Seed = 1L << 60,
+        };
+        var model = new NeuralSheafDiffusion(options).Fit(graph, 1, null, TestContext.Current.CancellationToken);
+        var path = dir.File("nsd-model.json");
+        model.Save(path);
+        var loaded = SheafDiffusionModel.Load(path, graph);
+        Assert.Equal(model.Options, loaded.Options);
+        Assert.Equal(model.Result, loaded.Result);
+        Assert.Equal(model.ParameterCount, loaded.ParameterCount);
+        Assert.Equal(model.PredictProbabilities(), loaded.PredictProbabilities());
+        Assert.Equal(model.InspectSheaf()[1].EdgeAlignment, loaded.InspectSheaf()[1].EdgeAlignment);
+        Assert.Equal(model.ToJson(), loaded.ToJson());
+    }
+
+    [Fact]
+    public void Load_RejectsBadFilesAndMismatchedGraphs_NamingTheField()
+    {
+        using var dir = new TempDirectory();
+        var graph = Synthetic(dir);
+        var model = new NeuralSheafDiffusion(new NeuralSheafDiffusionOptions { HiddenChannels = 3, Epochs = 3 }).Fit(graph, 0, null, TestContext.Current.CancellationToken);
+        string json = model.ToJson();
+        SheafCoreFormatException Bad(string text) => Assert.Throws<SheafCoreFormatException>(() => SheafDiffusionModel.FromJson(text, graph));
+
+        Assert.Contains("parameters", Bad(json.Replace("\"parameters\":[", "\"parameters\":[0,")).Message);
+        Assert.Contains("options.dropout", Bad(json.Replace("\"dropout\":0,", "\"dropout\":1.5,")).Message);
+        Assert.Contains("options.family", Bad(json.Replace("\"family\":\"diag\"", "\"family\":\"cayley\"")).Message);
+        Assert.Contains("kind", Bad(json.Replace("neural-sheaf-diffusion", "mlp")).Message);
+        Assert.Contains("format", Bad(json.Replace("\"format\":1", "\"format\":2")).Message);
+        Assert.Contains("not valid JSON", Bad(json[..^5]).Message);
+        var missing = Assert.Throws<SheafCoreFormatException>(() => SheafDiffusionModel.Load(dir.File("absent.json"), graph));
+        Assert.Contains("cannot be read", missing.Message);
+
+        // A graph with other features: refused, naming the graph argument.
+        var other = NodeClassificationGraph.Create(new double[3, 5], [0, 1, 0], 2, [0, 1], [1, 2], [[NodeSplitRole.Train, NodeSplitRole.Validation, NodeSplitRole.Test]]);
+        var e = Assert.Throws<ArgumentException>(() => SheafDiffusionModel.FromJson(json, other));
+        Assert.Equal("graph", e.ParamName);
+    }
+
     [Fact]
     public void Train_ThrowsWhenCancelled()
     {
