@@ -103,7 +103,7 @@ let private commands (s: Scratch) (dir: string) =
       [ model; f "--train" InCsv; f "--test" InCsv; f "--init-state" InState; f "--model-out" OutFile; f "--log" OutFile; f "--plot" OutFolder ]
       "init", [ "--layers", "2,3,1"; "--model-out", o "init.json" ], [ f "--model-out" OutFile ]
       "task", [ "--name", "paraboloid"; "--out-dir", o "task" ], [ f "--out-dir" OutFolder ]
-      "nsd", [ "--dataset", s.Graph; "--splits", "0"; "--epochs", "2" ], [ f "--dataset" InFolder; f "--report" OutFile; f "--predictions" OutFile ]
+      "nsd", [ "--dataset", s.Graph; "--splits", "0"; "--epochs", "2" ], [ f "--dataset" InFolder; f "--report" OutFile; f "--predictions" OutFile; f "--save-models" OutFolder ]
       "sweep beta",
       [ "--model", s.Model; "--train", s.Data; "--steps", "10"; "--betas", "1e-3"; "--out", o "beta.csv" ],
       [ model; f "--train" InCsv; f "--test" InCsv; f "--init-state" InState; f "--out" OutFile ]

@@ -247,15 +247,16 @@ public sealed class NeuralSheafDiffusionTests
     }
 
     [Fact]
-    public void Cli_Nsd_WritesPredictionsAndTheLearnedSheafsAlignment()
+    public void Cli_Nsd_WritesPredictionsModelsAndTheLearnedSheafsAlignment()
     {
         using var dir = new TempDirectory();
         var folder = dir.File("synthetic");
         GraphFolders.WriteSynthetic(folder);
         var reportPath = dir.File("r.json");
         var predictionPath = dir.File("p.csv");
+        var models = dir.File("models");
         var r = CliRunner.Run("nsd", "--dataset", folder, "--model", "general", "--splits", "0-1", "--epochs", "8", "--layers", "3", "--quiet",
-            "--report", reportPath, "--predictions", predictionPath);
+            "--report", reportPath, "--predictions", predictionPath, "--save-models", models);
         Assert.True(r.ExitCode == 0, r.Error);
         var lines = File.ReadAllLines(predictionPath);
         Assert.Equal("split,node,role,label,predicted,p0,p1", lines[0]);
@@ -276,6 +277,13 @@ public sealed class NeuralSheafDiffusionTests
             var test = rows.Where(row => row[0] == s.ToString(System.Globalization.CultureInfo.InvariantCulture) && row[2] == "test").ToList();
             Assert.Equal(accuracies[s], test.Count(row => row[3] == row[4]) / (double)test.Count, 12);
         }
+        // The saved model of split 1 predicts exactly the CSV's split-1 probabilities.
+        var saved = SheafDiffusionModel.Load(Path.Combine(models, "split1.json"), NodeClassificationGraph.Load(folder));
+        Assert.Equal(1, saved.Result.Split);
+        var p = saved.PredictProbabilities();
+        var split1 = rows.Where(row => row[0] == "1").ToList();
+        for (int v = 0; v < split1.Count; v++)
+            Assert.Equal(double.Parse(split1[v][6], System.Globalization.CultureInfo.InvariantCulture), p[v, 1]);
         var alignment = report.RootElement.GetProperty("sheafAlignment").EnumerateArray().ToList();
         Assert.Equal(2, alignment.Count);
         Assert.All(alignment, a =>

@@ -16,6 +16,7 @@ internal static class NsdCommand
         var splits = new Option<string>("--splits") { Description = "Splits to run: a range 0-9, a list 0,3,5, or one index.", DefaultValueFactory = _ => "0-9" };
         var report = CliPaths.OutputFile(new Option<string?>("--report") { Description = "JSON report: testAccuracy (per split, fraction), mean, std, seconds, …" });
         var predictions = CliPaths.OutputFile(new Option<string?>("--predictions") { Description = "CSV of every node's predicted class and class probabilities, per split (split,node,role,label,predicted,p0,…)." });
+        var saveModels = CliPaths.OutputFolder(new Option<string?>("--save-models") { Description = "Folder for the trained model of every split, split<k>.json (best validation epoch; SheafDiffusionModel.Load reads it)." });
         var seed = new Option<long>("--seed") { Description = "Seed of initialisation and dropout (each split derives its own stream).", DefaultValueFactory = _ => 43 };
         var epochs = new Option<int?>("--epochs") { Description = "Override the maximum number of epochs of the data set's settings." };
         var patience = new Option<int?>("--patience") { Description = "Override the early-stopping patience." };
@@ -37,7 +38,7 @@ internal static class NsdCommand
 
         var command = new Command("nsd", "Train Neural Sheaf Diffusion (Bodnar et al. 2022) with the data set's published hyper-parameters.")
         {
-            dataset, model, splits, report, predictions, seed, epochs, patience,
+            dataset, model, splits, report, predictions, saveModels, seed, epochs, patience,
             stalkDim, layers, hidden, dropout, inputDropout, lr, weightDecay, sheafDecay, stopOn, lowPass, highPass, secondLinear, sparseLearner,
             context.Json,
         };
@@ -134,6 +135,8 @@ internal static class NsdCommand
             }
             string? reportPath = parsed.GetValue(report);
             string? predictionPath = parsed.GetValue(predictions);
+            string? modelFolder = parsed.GetValue(saveModels);
+            if (modelFolder is not null) Directory.CreateDirectory(modelFolder);
             foreach (int s in list)
             {
                 var trained = trainer.Fit(graph, s, progress, cancellationToken);
@@ -145,6 +148,7 @@ internal static class NsdCommand
                     ["sameLabel"] = layers.Select(l => l.SameLabelMean).ToArray(),
                     ["differentLabel"] = layers.Select(l => l.DifferentLabelMean).ToArray(),
                 });
+                if (modelFolder is not null) trained.Save(Path.Combine(modelFolder, string.Create(CultureInfo.InvariantCulture, $"split{s}.json")));
                 if (predictionPath is not null)
                 {
                     AppendPredictions(predictionCsv, trained, s);
