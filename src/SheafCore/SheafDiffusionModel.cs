@@ -49,7 +49,7 @@ public sealed class SheafDiffusionModel
 
     private NsdModel Model => _model ??= new NsdModel(_config, Graph.Graph);
 
-    /// <summary>The graph the model was trained on.</summary>
+    /// <summary>The graph the model predicts on: the one it was trained on, or the one given to <see cref="Load"/>.</summary>
     public NodeClassificationGraph Graph { get; }
 
     /// <summary>The settings it was trained with.</summary>
