@@ -421,7 +421,7 @@ module ``Learned sheaf inspection`` =
             if ss = 0.0 || tt = 0.0 then 0.0 else (ss + tt - difference[e]) / (2.0 * sqrt (ss * tt)))
 
     [<Property>]
-    let ``edge alignment is the engine's polarised constant-section discord, in [-1, 1]`` (NsdSeed seed) =
+    let ``edge alignment is the engine's polarised constant-cochain discord, in [-1, 1]`` (NsdSeed seed) =
         families
         |> Array.forall (fun family ->
             let model, theta = NsdGen.create family seed

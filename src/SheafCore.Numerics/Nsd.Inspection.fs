@@ -28,10 +28,10 @@ module internal NsdInspection =
     /// <summary>Per edge e = {s, t}: ⟨F_s, F_t⟩_F / (‖F_s‖_F‖F_t‖_F), the cosine between the two learned restriction
     /// maps of the edge in layer t (0 when one map is zero).</summary>
     /// <remarks>It lies in [−1, 1]. +1 means the maps agree up to a positive scale, so a signal equal at both ends
-    /// crosses the edge without discord (the transport pulls the two features together, as on a homophilous edge);
-    /// −1 means they are opposite and the edge pushes the two ends apart. By polarisation it is
-    /// (‖F_s‖² + ‖F_t‖² − ‖F_s − F_t‖²)/(2‖F_s‖‖F_t‖), and ‖F_s − F_t‖² is the discord of the constant sections
-    /// summed over a basis. Only the d learned coordinates count; the fixed lp/hp channels are the same on every
+    /// lands on the same direction of the edge stalk (the transport pulls the two features together, as on a
+    /// homophilous edge); −1 means they are opposite and the edge pushes the two ends apart. By polarisation it is
+    /// (‖F_s‖² + ‖F_t‖² − ‖F_s − F_t‖²)/(2‖F_s‖‖F_t‖), and ‖F_s − F_t‖² is the discord of the constant 0-cochains
+    /// e_k, summed over k. Only the d learned coordinates count; the fixed lp/hp channels are the same on every
     /// edge. Reads the maps of the last forward pass.</remarks>
     let layerAlignment (model: NsdModel, t: int) : float[] =
         let c = model.Config

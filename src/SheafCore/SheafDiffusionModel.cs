@@ -6,7 +6,8 @@ namespace SheafCore;
 /// <param name="Layer">Diffusion layer (0-based).</param>
 /// <param name="EdgeAlignment">Per undirected edge, in the order of <see cref="NodeClassificationGraph.GetEdges"/>:
 /// the cosine ⟨F_s, F_t⟩_F / (‖F_s‖_F‖F_t‖_F) of the edge's two maps, in [−1, 1] (0 when a map is zero).
-/// +1: the maps agree, a signal equal at both ends crosses without discord; −1: they are opposite.</param>
+/// +1: the maps are positive multiples of each other, so diffusion pulls the two ends together; −1: they are
+/// opposite, and it pushes them apart.</param>
 /// <param name="SameLabelMean">Mean alignment over edges whose ends share a label (NaN if there are none).</param>
 /// <param name="SameLabelEdges">Number of such edges.</param>
 /// <param name="DifferentLabelMean">Mean alignment over edges whose ends have different labels (NaN if none).</param>
