@@ -148,8 +148,12 @@ module internal NsdTraining =
             let trainLoss, trainAccuracy = evaluate (model, train)
             let validationLoss, validationAccuracy = evaluate (model, validation)
             let _, testAccuracy = evaluate (model, test)
+            // A non-finite loss on either set means the logits overflowed; no later epoch can recover from it,
+            // and a result whose best epoch never came would carry NaN accuracies.
             if not (Double.IsFinite trainLoss) then
-                invalidOp (sprintf "Training diverged at epoch %d of split %d (loss %g)." epoch split trainLoss)
+                invalidOp (sprintf "Training diverged at epoch %d of split %d (training loss %g); lower the learning rate." epoch split trainLoss)
+            if not (Double.IsFinite validationLoss) then
+                invalidOp (sprintf "Training diverged at epoch %d of split %d (validation loss %g); lower the learning rate." epoch split validationLoss)
             // Strict improvement on the chosen metric, as the reference's early stopping.
             let improved =
                 if options.StopOnAccuracy then validationAccuracy > bestAccuracy else validationLoss < bestLoss

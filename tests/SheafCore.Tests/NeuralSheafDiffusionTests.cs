@@ -205,6 +205,18 @@ public sealed class NeuralSheafDiffusionTests
     }
 
     [Fact]
+    public void Train_ARunawayLearningRateStopsWithADivergenceError()
+    {
+        using var dir = new TempDirectory();
+        var graph = Synthetic(dir);
+        // Adam moves every parameter by about the learning rate per step, so 1e200 overflows the logits within a few epochs.
+        var options = new NeuralSheafDiffusionOptions { StalkDimension = 2, HiddenChannels = 4, LearningRate = 1e200, Epochs = 50, Patience = 50 };
+        var e = Assert.Throws<InvalidOperationException>(() => new NeuralSheafDiffusion(options).TrainSplit(graph, 0, null, TestContext.Current.CancellationToken));
+        Assert.Contains("diverged", e.Message);
+        Assert.Contains("learning rate", e.Message);
+    }
+
+    [Fact]
     public void Constructor_RejectsBadOptions()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new NeuralSheafDiffusion(new NeuralSheafDiffusionOptions { Family = SheafFamily.Orthogonal, StalkDimension = 1 }));
