@@ -13,11 +13,6 @@ internal static class SheafDiffusionModelJson
     public const int FormatVersion = 1;
     private const string Kind = "neural-sheaf-diffusion";
 
-    private static readonly string[] FamilyNames = ["diag", "orth", "general", "identity"];
-
-    private static readonly SheafFamily[] Families =
-        [SheafFamily.Diagonal, SheafFamily.Orthogonal, SheafFamily.General, SheafFamily.Identity];
-
     public static string Write(SheafDiffusionModel model, double[] parameters)
     {
         var o = model.Options;
@@ -29,7 +24,7 @@ internal static class SheafDiffusionModelJson
             writer.WriteNumber("format", FormatVersion);
             writer.WriteString("kind", Kind);
             writer.WriteStartObject("options");
-            writer.WriteString("family", FamilyNames[Array.IndexOf(Families, o.Family)]);
+            writer.WriteString("family", o.Family.ToShortName());
             writer.WriteNumber("stalkDimension", o.StalkDimension);
             writer.WriteBoolean("lowPass", o.LowPassChannel);
             writer.WriteBoolean("highPass", o.HighPassChannel);
@@ -94,8 +89,8 @@ internal static class SheafDiffusionModelJson
 
             var o = ModelJson.Required(root, "options", JsonValueKind.Object, source);
             string familyName = ModelJson.Required(o, "family", JsonValueKind.String, source).GetString()!;
-            int family = Array.IndexOf(FamilyNames, familyName);
-            if (family < 0) throw new SheafCoreFormatException(source, "options.family", "must be diag, orth, general or identity.");
+            if (!SheafFamilyNames.TryParse(familyName, out var family))
+                throw new SheafCoreFormatException(source, "options.family", $"must be {string.Join(", ", SheafFamilyNames.All)}.");
             int Int(string name) => Integer(ModelJson.Required(o, name, JsonValueKind.Number, source), "options." + name, source);
             double Real(string name) => ModelJson.Number(ModelJson.Required(o, name, JsonValueKind.Number, source), "options." + name, source);
             bool Flag(string name)
@@ -107,7 +102,7 @@ internal static class SheafDiffusionModelJson
             }
             var options = new NeuralSheafDiffusionOptions
             {
-                Family = Families[family],
+                Family = family,
                 StalkDimension = Int("stalkDimension"),
                 LowPassChannel = Flag("lowPass"),
                 HighPassChannel = Flag("highPass"),

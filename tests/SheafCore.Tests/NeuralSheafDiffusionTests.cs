@@ -217,6 +217,20 @@ public sealed class NeuralSheafDiffusionTests
     }
 
     [Fact]
+    public void SheafFamilyNames_RoundTripEveryFamilyAndRejectOtherNames()
+    {
+        var families = Enum.GetValues<SheafFamily>();
+        Assert.Equal(families.Length, SheafFamilyNames.All.Count);
+        foreach (var family in families)
+            Assert.Equal(family, SheafFamilyNames.Parse(family.ToShortName()));
+        Assert.Equal(["diag", "orth", "general", "identity"], families.Select(f => f.ToShortName()));
+        Assert.False(SheafFamilyNames.TryParse("Diag", out _));
+        Assert.False(SheafFamilyNames.TryParse(null, out _));
+        Assert.Equal("name", Assert.Throws<ArgumentException>(() => SheafFamilyNames.Parse("householder")).ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ((SheafFamily)17).ToShortName());
+    }
+
+    [Fact]
     public void Constructor_RejectsBadOptions()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new NeuralSheafDiffusion(new NeuralSheafDiffusionOptions { Family = SheafFamily.Orthogonal, StalkDimension = 1 }));

@@ -12,7 +12,7 @@ internal static class NsdCommand
     {
         var dataset = CliPaths.InputFolder(new Option<string>("--dataset") { Description = "Graph folder (edges.csv, features.csv, labels.csv, splits.csv, meta.csv).", Required = true });
         var model = new Option<string>("--model") { Description = "Restriction-map family: diag, orth, general or identity (the control).", DefaultValueFactory = _ => "diag" };
-        model.AcceptOnlyFromAmong("diag", "orth", "general", "identity");
+        model.AcceptOnlyFromAmong([.. SheafFamilyNames.All]);
         var splits = new Option<string>("--splits") { Description = "Splits to run: a range 0-9, a list 0,3,5, or one index.", DefaultValueFactory = _ => "0-9" };
         var report = CliPaths.OutputFile(new Option<string?>("--report") { Description = "JSON report: testAccuracy (per split, fraction), mean, std, seconds, …" });
         var predictions = CliPaths.OutputFile(new Option<string?>("--predictions") { Description = "CSV of every node's predicted class and class probabilities, per split (split,node,role,label,predicted,p0,…)." });
@@ -46,13 +46,7 @@ internal static class NsdCommand
         {
             var clock = Stopwatch.StartNew();
             var graph = NodeClassificationGraph.Load(parsed.GetValue(dataset)!);
-            var family = parsed.GetValue(model) switch
-            {
-                "orth" => SheafFamily.Orthogonal,
-                "general" => SheafFamily.General,
-                "identity" => SheafFamily.Identity,
-                _ => SheafFamily.Diagonal,
-            };
+            var family = SheafFamilyNames.Parse(parsed.GetValue(model)!);
             var options = NeuralSheafDiffusionOptions.ForDataset(graph.Name, family) with { Seed = parsed.GetValue(seed) };
             if (parsed.GetValue(epochs) is { } e) options = options with { Epochs = Flags.Positive(e, "--epochs") };
             if (parsed.GetValue(patience) is { } p) options = options with { Patience = Flags.Positive(p, "--patience") };
