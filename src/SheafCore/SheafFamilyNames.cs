@@ -10,7 +10,7 @@ public static class SheafFamilyNames
         [SheafFamily.Diagonal, SheafFamily.Orthogonal, SheafFamily.General, SheafFamily.Identity];
 
     /// <summary>Every short name, in the order of <see cref="SheafFamily"/>.</summary>
-    public static IReadOnlyList<string> All => Names;
+    public static IReadOnlyList<string> All { get; } = Array.AsReadOnly(Names);
 
     /// <summary>The short name of <paramref name="family"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Not a defined family.</exception>
